@@ -1,0 +1,149 @@
+// Package order owns orders: their lines and amounts (from the pricing
+// pipeline), the state machine, and the schedule around it (closing unpaid
+// orders, confirming receipt). Placing an order reserves stock in the same
+// transaction as the order, its outbox events and its close-unpaid job.
+package order
+
+import (
+	"context"
+	"time"
+
+	"github.com/siyu-commerce/siyu/internal/jobs"
+	"github.com/siyu-commerce/siyu/internal/money"
+	"github.com/siyu-commerce/siyu/internal/outbox"
+	"github.com/siyu-commerce/siyu/internal/pricing"
+)
+
+// Status is where an order is in its life.
+type Status string
+
+const (
+	PendingPayment Status = "pending_payment"
+	Paid           Status = "paid"
+	Shipped        Status = "shipped"
+	Delivered      Status = "delivered"
+	Completed      Status = "completed"
+	Cancelled      Status = "cancelled" // by the buyer, before paying
+	Closed         Status = "closed"    // unpaid in time, or by an operator
+)
+
+// next lists the states each state may move to. States only move forward:
+// there is no edge back, so a paid order can never be closed and a closed
+// order can never be paid.
+var next = map[Status][]Status{
+	PendingPayment: {Paid, Cancelled, Closed},
+	Paid:           {Shipped},
+	Shipped:        {Delivered, Completed},
+	Delivered:      {Completed},
+}
+
+// CanMove reports whether from -> to is an edge of the state machine.
+func CanMove(from, to Status) bool {
+	for _, s := range next[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+// ShipTo is where the goods go; it is stored encrypted.
+type ShipTo struct {
+	Name     string `json:"name"`
+	Phone    string `json:"phone"`
+	Province string `json:"province"`
+	City     string `json:"city"`
+	District string `json:"district"`
+	Detail   string `json:"detail"`
+}
+
+// Line is one SKU of an order, priced.
+type Line struct {
+	ID          string               `json:"id"`
+	SKUID       string               `json:"sku_id"`
+	ProductID   string               `json:"product_id"`
+	Title       string               `json:"title"`
+	Spec        string               `json:"spec"`
+	Qty         int                  `json:"qty"`
+	ListPrice   money.Fen            `json:"list_price"` // unit
+	SalePrice   money.Fen            `json:"sale_price"` // unit
+	Amount      money.Fen            `json:"amount"`     // what the buyer pays for the line
+	Adjustments []pricing.Adjustment `json:"adjustments"`
+}
+
+// Order is one order.
+type Order struct {
+	ID          string     `json:"id"`
+	BuyerID     string     `json:"buyer_id"`
+	Status      Status     `json:"status"`
+	Lines       []Line     `json:"lines"`
+	Subtotal    money.Fen  `json:"subtotal"`
+	Discount    money.Fen  `json:"discount"`
+	Shipping    money.Fen  `json:"shipping"`
+	Total       money.Fen  `json:"total"`
+	ShipTo      ShipTo     `json:"ship_to"`
+	Remark      string     `json:"remark,omitempty"`
+	FromCart    bool       `json:"from_cart"`
+	PayBy       time.Time  `json:"pay_by"`
+	PaidAt      *time.Time `json:"paid_at,omitempty"`
+	Carrier     string     `json:"carrier,omitempty"`
+	TrackingNo  string     `json:"tracking_no,omitempty"`
+	ShippedAt   *time.Time `json:"shipped_at,omitempty"`
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+	CompletedAt *time.Time `json:"completed_at,omitempty"`
+	EndedAt     *time.Time `json:"ended_at,omitempty"` // cancelled or closed
+	EndReason   string     `json:"end_reason,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+}
+
+// StockEffect is what a transition does to the order's reserved stock.
+type StockEffect int
+
+const (
+	StockNone    StockEffect = iota
+	StockRelease             // give the reserved units back (cancel, close)
+	StockCommit              // the units are sold: they leave on hand and reserved
+)
+
+// Change is what the store must write beside the updated order, in the same
+// transaction.
+type Change struct {
+	Stock  StockEffect
+	Events []outbox.Event
+	Jobs   []jobs.Job
+}
+
+// ListFilter selects orders.
+type ListFilter struct {
+	BuyerID string // required on the buyer API
+	Status  Status
+	Cursor  string // opaque, from the previous page
+	Limit   int
+}
+
+// Page is one page of orders, newest first.
+type Page struct {
+	Orders     []Order `json:"items"`
+	NextCursor string  `json:"next_cursor,omitempty"`
+}
+
+// Store keeps orders.
+type Store interface {
+	// CreateOrder, in one transaction: reserves each line's quantity at the
+	// online location with a conditional update (failing with
+	// inventory.OutOfStock naming the first SKU short, and changing
+	// nothing), journals the reservations, inserts the order and its lines,
+	// removes the ordered SKUs from the buyer's cart if o.FromCart, and
+	// writes the events and jobs.
+	CreateOrder(ctx context.Context, o *Order, ev []outbox.Event, js []jobs.Job) error
+	// Order returns one order; ErrNotFound if absent.
+	Order(ctx context.Context, id string) (*Order, error)
+	// Orders lists orders newest first.
+	Orders(ctx context.Context, f ListFilter) (Page, error)
+	// UpdateOrder locks the order, lets fn change it, and saves it with the
+	// stock effect, events and jobs fn returns, in one transaction. If fn
+	// fails nothing is written. Two concurrent updates of one order are
+	// serialised: the second sees the first's result.
+	UpdateOrder(ctx context.Context, id string, fn func(o *Order) (Change, error)) (*Order, error)
+}

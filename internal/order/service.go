@@ -1,0 +1,309 @@
+package order
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/siyu-commerce/siyu/internal/cart"
+	"github.com/siyu-commerce/siyu/internal/catalog"
+	"github.com/siyu-commerce/siyu/internal/errs"
+	"github.com/siyu-commerce/siyu/internal/jobs"
+	"github.com/siyu-commerce/siyu/internal/outbox"
+	"github.com/siyu-commerce/siyu/internal/platform/clock"
+	"github.com/siyu-commerce/siyu/internal/platform/ids"
+	"github.com/siyu-commerce/siyu/internal/pricing"
+)
+
+// Addresses gives the ship-to of one of a buyer's addresses; another buyer's
+// address is not found.
+type Addresses interface {
+	ShipTo(ctx context.Context, buyerID, addressID string) (ShipTo, error)
+}
+
+// Config holds the order rules that are the operator's to set.
+type Config struct {
+	PayWindow   time.Duration // unpaid orders close after it; default 15 minutes
+	AutoConfirm time.Duration // receipt confirms itself this long after shipping; default 7 days
+}
+
+// DefaultConfig is DOMAIN.md's defaults.
+var DefaultConfig = Config{PayWindow: 15 * time.Minute, AutoConfirm: 7 * 24 * time.Hour}
+
+// Service runs the order rules.
+type Service struct {
+	Store     Store
+	Catalog   catalog.Store
+	Carts     cart.Store
+	Addresses Addresses
+	Pricing   *pricing.Pipeline
+	Clock     clock.Clock
+	Config    Config
+}
+
+// LineInput is a SKU and quantity a buyer asks for.
+type LineInput struct {
+	SKUID string
+	Qty   int
+}
+
+// PlaceInput is a buyer's order request. Either Lines (a direct buy) or
+// FromCart (the whole cart, or the SKUIDs of it) is set. Prices are never
+// part of it: the server prices every order.
+type PlaceInput struct {
+	BuyerID   string
+	Lines     []LineInput
+	FromCart  bool
+	SKUIDs    []string
+	AddressID string
+	Remark    string
+}
+
+// Place prices and places an order, reserving its stock.
+func (s *Service) Place(ctx context.Context, in PlaceInput) (*Order, error) {
+	lines, seen, err := s.requestedLines(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	skuIDs := make([]string, len(lines))
+	for i, l := range lines {
+		skuIDs[i] = l.SKUID
+	}
+	skus, err := s.Catalog.SKUs(ctx, skuIDs)
+	if err != nil {
+		return nil, err
+	}
+	priced := make([]pricing.Line, len(lines))
+	for i, l := range lines {
+		sp, ok := skus[l.SKUID]
+		if !ok || sp.Product.Status != catalog.OnSale {
+			return nil, lineChanged(l.SKUID, "product_unavailable", "SKU %s is no longer on sale", l.SKUID)
+		}
+		if sp.SKU.Available < int64(l.Qty) {
+			return nil, &errs.Error{Kind: errs.Conflict, Code: "out_of_stock", Field: "lines[" + l.SKUID + "]",
+				Message: fmt.Sprintf("only %d of %s %s left", max(sp.SKU.Available, 0), sp.Product.Title, sp.SKU.SpecText())}
+		}
+		priced[i] = pricing.Line{SKUID: l.SKUID, Qty: l.Qty, ListPrice: sp.SKU.ListPrice, SalePrice: sp.SKU.SalePrice}
+	}
+	if in.FromCart {
+		if err := s.recheckPrices(ctx, in.BuyerID, seen, skus); err != nil {
+			return nil, err
+		}
+	}
+	q, err := s.Pricing.Price(ctx, priced)
+	if err != nil {
+		return nil, err
+	}
+	shipTo, err := s.Addresses.ShipTo(ctx, in.BuyerID, in.AddressID)
+	if err != nil {
+		return nil, err
+	}
+
+	now := s.Clock.Now()
+	o := &Order{
+		ID: ids.New(), BuyerID: in.BuyerID, Status: PendingPayment,
+		Subtotal: q.Subtotal, Discount: q.Discount, Shipping: q.Shipping, Total: q.Total,
+		ShipTo: shipTo, Remark: in.Remark, FromCart: in.FromCart,
+		PayBy: now.Add(s.config().PayWindow), CreatedAt: now, UpdatedAt: now,
+	}
+	for i, pl := range q.Lines {
+		sp := skus[pl.SKUID]
+		o.Lines = append(o.Lines, Line{
+			ID: ids.New(), SKUID: pl.SKUID, ProductID: sp.Product.ID, Title: sp.Product.Title, Spec: sp.SKU.SpecText(),
+			Qty: pl.Qty, ListPrice: pl.ListPrice, SalePrice: pl.SalePrice, Amount: q.Lines[i].Amount, Adjustments: pl.Adjustments,
+		})
+	}
+	ev := []outbox.Event{s.event(o, "", PendingPayment, "", TopicCreated)}
+	js := []jobs.Job{jobs.New(JobCloseUnpaid, o.ID, o.PayBy, jobPayload{OrderID: o.ID})}
+	if err := s.Store.CreateOrder(ctx, o, ev, js); err != nil {
+		if e, ok := errs.As(err); ok && e.Code == "out_of_stock" {
+			return nil, &errs.Error{Kind: errs.Conflict, Code: e.Code, Field: "lines[" + e.Field + "]", Message: e.Message}
+		}
+		return nil, err
+	}
+	return o, nil
+}
+
+// requestedLines resolves the input to lines; for a cart checkout it also
+// returns the prices the buyer saw.
+func (s *Service) requestedLines(ctx context.Context, in PlaceInput) ([]LineInput, map[string]cart.Line, error) {
+	if !in.FromCart {
+		if len(in.Lines) == 0 {
+			return nil, nil, ErrNoLines
+		}
+		return in.Lines, nil, nil
+	}
+	cl, err := s.Carts.CartLines(ctx, in.BuyerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	want := map[string]bool{}
+	for _, id := range in.SKUIDs {
+		want[id] = true
+	}
+	seen := map[string]cart.Line{}
+	var lines []LineInput
+	for _, l := range cl {
+		if len(want) == 0 || want[l.SKUID] {
+			lines = append(lines, LineInput{SKUID: l.SKUID, Qty: l.Qty})
+			seen[l.SKUID] = l
+		}
+	}
+	for id := range want {
+		if _, ok := seen[id]; !ok {
+			return nil, nil, &errs.Error{Kind: errs.NotFound, Code: "cart_line_not_found", Field: "sku_ids", Message: "SKU " + id + " is not in the cart"}
+		}
+	}
+	if len(lines) == 0 {
+		return nil, nil, ErrEmptyCart
+	}
+	return lines, seen, nil
+}
+
+// recheckPrices refuses a cart checkout whose prices moved since the buyer
+// saw them, naming the first line that changed, and refreshes the cart so the
+// buyer sees the new prices and can check out again knowingly.
+func (s *Service) recheckPrices(ctx context.Context, buyerID string, seen map[string]cart.Line, skus map[string]catalog.SKUWithProduct) error {
+	var first error
+	for id, l := range seen {
+		now := skus[id].SKU.SalePrice
+		if l.SeenPrice == now {
+			continue
+		}
+		if first == nil || id < first.(*errs.Error).Field {
+			first = lineChanged(id, "price_changed", "the price of %s %s changed from %s to %s",
+				skus[id].Product.Title, skus[id].SKU.SpecText(), l.SeenPrice, now)
+		}
+		l.SeenPrice = now
+		if err := s.Carts.PutCartLine(ctx, buyerID, l); err != nil {
+			return err
+		}
+	}
+	return first
+}
+
+// Get returns a buyer's order; another buyer's order is not found.
+func (s *Service) Get(ctx context.Context, buyerID, id string) (*Order, error) {
+	o, err := s.Store.Order(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if o.BuyerID != buyerID {
+		return nil, ErrNotFound
+	}
+	return o, nil
+}
+
+// Cancel is the buyer cancelling an unpaid order.
+func (s *Service) Cancel(ctx context.Context, buyerID, id string) (*Order, error) {
+	return s.move(ctx, id, buyerID, Cancelled, "cancelled by buyer", nil)
+}
+
+// Close closes an unpaid order: its pay window ran out, or an operator
+// closed it. Closing an order that is no longer pending payment changes
+// nothing and is not an error when it is the job doing it.
+func (s *Service) Close(ctx context.Context, id, reason string) (*Order, error) {
+	return s.move(ctx, id, "", Closed, reason, nil)
+}
+
+// MarkPaid records a verified payment: the seam the payments capability
+// calls from its callback and query paths. It races Close cleanly: the
+// store serialises the two, and whichever is second finds a state it cannot
+// move from.
+func (s *Service) MarkPaid(ctx context.Context, id string, paidAt time.Time) (*Order, error) {
+	return s.move(ctx, id, "", Paid, "", func(o *Order, _ time.Time) []jobs.Job {
+		o.PaidAt = &paidAt
+		return nil
+	})
+}
+
+// ShipInput is an operator's shipment.
+type ShipInput struct {
+	Carrier    string
+	TrackingNo string
+}
+
+// Ship records the shipment and schedules the automatic receipt.
+func (s *Service) Ship(ctx context.Context, id string, in ShipInput) (*Order, error) {
+	return s.move(ctx, id, "", Shipped, "", func(o *Order, now time.Time) []jobs.Job {
+		o.Carrier, o.TrackingNo, o.ShippedAt = in.Carrier, in.TrackingNo, &now
+		due := now.Add(s.config().AutoConfirm)
+		return []jobs.Job{jobs.New(JobConfirmReceipt, o.ID, due, jobPayload{OrderID: o.ID})}
+	})
+}
+
+// MarkDelivered records that the carrier delivered.
+func (s *Service) MarkDelivered(ctx context.Context, id string) (*Order, error) {
+	return s.move(ctx, id, "", Delivered, "", func(o *Order, now time.Time) []jobs.Job {
+		o.DeliveredAt = &now
+		return nil
+	})
+}
+
+// ConfirmReceipt is the buyer confirming they got the goods.
+func (s *Service) ConfirmReceipt(ctx context.Context, buyerID, id string) (*Order, error) {
+	return s.move(ctx, id, buyerID, Completed, "confirmed by buyer", completed)
+}
+
+func completed(o *Order, now time.Time) []jobs.Job {
+	o.CompletedAt = &now
+	return nil
+}
+
+// move applies one transition. buyerID, when set, must own the order. A move
+// to the state the order is already in is a no-op that returns the order, so
+// repeated requests and repeated jobs are harmless.
+func (s *Service) move(ctx context.Context, id, buyerID string, to Status, reason string, apply func(*Order, time.Time) []jobs.Job) (*Order, error) {
+	return s.Store.UpdateOrder(ctx, id, func(o *Order) (Change, error) {
+		if buyerID != "" && o.BuyerID != buyerID {
+			return Change{}, ErrNotFound
+		}
+		if o.Status == to {
+			return Change{}, ErrNoop
+		}
+		if !CanMove(o.Status, to) {
+			return Change{}, ErrBadTransition(o.Status, to)
+		}
+		now := s.Clock.Now()
+		from := o.Status
+		o.Status, o.UpdatedAt = to, now
+		var c Change
+		switch to {
+		case Cancelled, Closed:
+			o.EndedAt, o.EndReason = &now, reason
+			c.Stock = StockRelease
+		case Paid:
+			c.Stock = StockCommit
+		}
+		if apply != nil {
+			c.Jobs = apply(o, now)
+		}
+		c.Events = []outbox.Event{s.event(o, from, to, reason, topicOf[to])}
+		return c, nil
+	})
+}
+
+var topicOf = map[Status]string{
+	Paid: TopicPaid, Cancelled: TopicCancelled, Closed: TopicClosed,
+	Shipped: TopicShipped, Delivered: TopicDelivered, Completed: TopicCompleted,
+}
+
+// ErrNoop is returned by an UpdateOrder closure that has nothing to change;
+// stores treat it as success, write nothing and return the order as it is.
+var ErrNoop = errors.New("order: nothing to change")
+
+func (s *Service) event(o *Order, from, to Status, reason, topic string) outbox.Event {
+	return outbox.New(topic, o.ID, Event{OrderID: o.ID, BuyerID: o.BuyerID, From: from, To: to, Total: int64(o.Total), Reason: reason}, s.Clock.Now())
+}
+
+func (s *Service) config() Config {
+	c := s.Config
+	if c.PayWindow <= 0 {
+		c.PayWindow = DefaultConfig.PayWindow
+	}
+	if c.AutoConfirm <= 0 {
+		c.AutoConfirm = DefaultConfig.AutoConfirm
+	}
+	return c
+}

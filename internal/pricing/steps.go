@@ -1,0 +1,41 @@
+package pricing
+
+import (
+	"context"
+
+	"github.com/siyu-commerce/siyu/internal/money"
+)
+
+// Sale takes each line from its list price down to the shop's sale price.
+type Sale struct{}
+
+func (Sale) Name() string { return StepSale }
+
+func (Sale) Apply(_ context.Context, q *Quote) error {
+	for i, l := range q.Lines {
+		if off := (l.ListPrice - l.SalePrice).Mul(l.Qty); off > 0 {
+			q.TakeOffLine(i, StepSale, off, "")
+		}
+	}
+	return nil
+}
+
+// Shipping charges a flat fee, waived when the goods cost at least FreeOver.
+type Shipping struct {
+	Fee      money.Fen
+	FreeOver money.Fen // 0: never free
+}
+
+func (Shipping) Name() string { return StepShipping }
+
+func (s Shipping) Apply(_ context.Context, q *Quote) error {
+	var goods money.Fen
+	for _, l := range q.Lines {
+		goods += l.Amount
+	}
+	q.Shipping = s.Fee
+	if s.FreeOver > 0 && goods >= s.FreeOver {
+		q.Shipping = 0
+	}
+	return nil
+}
