@@ -92,7 +92,7 @@ type Store interface {
 	// UpsertBuyer finds the buyer by openid or creates them, storing the
 	// latest session_key (encrypted) and unionid.
 	UpsertBuyer(ctx context.Context, openID, unionID, sessionKey string, now time.Time) (*Buyer, error)
-	CreateSession(ctx context.Context, s *Session) error
+	CreateSession(ctx context.Context, sess *Session) error
 	// SessionByHash returns a session by its token hash; ErrUnauthenticated if absent.
 	SessionByHash(ctx context.Context, hash string) (*Session, error)
 	RevokeSession(ctx context.Context, id string, at time.Time) error

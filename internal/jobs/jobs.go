@@ -42,7 +42,7 @@ func New(kind, key string, runAt time.Time, payload any) Job {
 type Store interface {
 	// Enqueue inserts jobs on their own (most are inserted by a domain
 	// store inside the transaction of the change that schedules them).
-	Enqueue(ctx context.Context, jobs ...Job) error
+	Enqueue(ctx context.Context, js ...Job) error
 	// ClaimJobs leases up to limit due jobs to owner until now+lease and
 	// counts the attempt. Two replicas never hold the same job.
 	ClaimJobs(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]Job, error)
