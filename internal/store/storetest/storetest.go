@@ -6,35 +6,14 @@
 package storetest
 
 import (
-	"context"
 	"sort"
 	"testing"
 
-	"github.com/siyu-commerce/siyu/internal/cart"
-	"github.com/siyu-commerce/siyu/internal/catalog"
-	"github.com/siyu-commerce/siyu/internal/idempotency"
-	"github.com/siyu-commerce/siyu/internal/identity"
-	"github.com/siyu-commerce/siyu/internal/inventory"
-	"github.com/siyu-commerce/siyu/internal/jobs"
-	"github.com/siyu-commerce/siyu/internal/order"
-	"github.com/siyu-commerce/siyu/internal/outbox"
+	"github.com/siyu-commerce/siyu/internal/store"
 )
 
 // Engine is everything a store engine implements.
-type Engine interface {
-	catalog.Store
-	inventory.Store
-	cart.Store
-	order.Store
-	outbox.Store
-	jobs.Store
-	idempotency.Store
-	identity.Store
-	Ping(ctx context.Context) error
-	Migrate(ctx context.Context) (int, error)
-	Pending(ctx context.Context) (int, error)
-	Close() error
-}
+type Engine = store.Engine
 
 // Opener returns a fresh, migrated, empty store; it registers its own cleanup.
 type Opener func(t testing.TB) Engine

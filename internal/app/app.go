@@ -1,0 +1,209 @@
+// Package app wires siyu together: configuration -> store engine ->
+// services -> HTTP handler, plus the background workers (the outbox
+// dispatcher and the job runner). cmd/siyu runs it; tests build it too, so
+// the binary and the tests exercise the same wiring.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/siyu-commerce/siyu/internal/catalog"
+	"github.com/siyu-commerce/siyu/internal/httpapi"
+	"github.com/siyu-commerce/siyu/internal/identity"
+	"github.com/siyu-commerce/siyu/internal/inventory"
+	"github.com/siyu-commerce/siyu/internal/jobs"
+	"github.com/siyu-commerce/siyu/internal/order"
+	"github.com/siyu-commerce/siyu/internal/outbox"
+	"github.com/siyu-commerce/siyu/internal/platform/clock"
+	"github.com/siyu-commerce/siyu/internal/platform/config"
+	"github.com/siyu-commerce/siyu/internal/platform/seal"
+	"github.com/siyu-commerce/siyu/internal/pricing"
+	"github.com/siyu-commerce/siyu/internal/store"
+	"github.com/siyu-commerce/siyu/internal/wechat"
+	"github.com/siyu-commerce/siyu/internal/wechat/sandbox"
+	"github.com/siyu-commerce/siyu/web"
+)
+
+// App is a wired siyu.
+type App struct {
+	Config config.Config
+	Log    *slog.Logger
+	Clock  clock.Clock
+	Store  store.Engine
+
+	Catalog   *catalog.Service
+	Inventory *inventory.Service
+	Orders    *order.Service
+	Identity  *identity.Service
+
+	Events  *outbox.Dispatcher
+	Jobs    *jobs.Runner
+	Metrics *prometheus.Registry
+	Handler http.Handler
+}
+
+// Options are what tests may change about the wiring.
+type Options struct {
+	Clock clock.Clock  // default the wall clock
+	Log   *slog.Logger // default JSON to stderr at the configured level
+	// WeChatHTTP replaces the HTTP client of the WeChat API clients.
+	WeChatHTTP *http.Client
+}
+
+// New opens the store and builds the services. It does not migrate: call
+// Migrate (serve does, unless told not to).
+func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, Clock: opt.Clock, Log: opt.Log}
+	if a.Clock == nil {
+		a.Clock = clock.Real{}
+	}
+	if a.Log == nil {
+		a.Log = NewLogger(os.Stderr, cfg.LogLevel)
+	}
+	key, err := dataKey(cfg)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := seal.New(key)
+	if err != nil {
+		return nil, err
+	}
+	a.Store, err = store.Open(ctx, cfg.DatabaseURL, sealer)
+	if err != nil {
+		return nil, err
+	}
+
+	login := &wechat.LoginClient{BaseURL: cfg.WeChatAPIBase, AppID: cfg.WeChatAppID, AppSecret: cfg.WeChatAppSecret, HTTP: opt.WeChatHTTP}
+	if cfg.Mode == config.Sandbox && login.HTTP == nil {
+		// The production client, unchanged, talking to the simulator in
+		// process: the only sandbox-specific piece is the transport.
+		sim := sandbox.NewLogin(cfg.WeChatAppID, cfg.WeChatAppSecret, key)
+		login.HTTP = &http.Client{Transport: sandbox.Transport(sim), Timeout: 5 * time.Second}
+	}
+
+	pipeline, err := pricing.New(pricing.Sale{}, pricing.Shipping{Fee: cfg.ShippingFee, FreeOver: cfg.FreeShippingOver})
+	if err != nil {
+		return nil, err
+	}
+	a.Catalog = &catalog.Service{Store: a.Store, Clock: a.Clock}
+	a.Inventory = &inventory.Service{Store: a.Store, Clock: a.Clock}
+	a.Identity = &identity.Service{Store: a.Store, Clock: a.Clock, WeChat: weChatLogin{login}}
+	a.Orders = &order.Service{
+		Store: a.Store, Catalog: a.Store, Carts: a.Store, Addresses: addressBook{a.Identity},
+		Pricing: pipeline, Clock: a.Clock,
+		Config: order.Config{PayWindow: cfg.PayWindow, AutoConfirm: cfg.AutoConfirm},
+	}
+
+	a.Events = &outbox.Dispatcher{Store: a.Store, Clock: a.Clock, Log: a.Log}
+	a.Jobs = &jobs.Runner{Store: a.Store, Clock: a.Clock, Log: a.Log}
+	a.Orders.RegisterJobs(a.Jobs)
+
+	a.Metrics = prometheus.NewRegistry()
+	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	api := httpapi.New(httpapi.Deps{
+		Catalog: a.Catalog, Inventory: a.Inventory, Orders: a.Orders, Identity: a.Identity,
+		Idempotency: a.Store, Ready: a.Ready, Logger: a.Log, Metrics: a.Metrics, Clock: a.Clock,
+		Limits: httpapi.Limits{MaxBody: cfg.MaxBody},
+	})
+	root := http.NewServeMux()
+	root.Handle("/console/", web.Console())
+	root.Handle("/", api)
+	a.Handler = root
+	return a, nil
+}
+
+// Migrate applies pending migrations.
+func (a *App) Migrate(ctx context.Context) (int, error) { return a.Store.Migrate(ctx) }
+
+// Ready reports whether the app can take traffic: the database answers and
+// every migration is applied.
+func (a *App) Ready(ctx context.Context) error {
+	if err := a.Store.Ping(ctx); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	n, err := a.Store.Pending(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return fmt.Errorf("%d migrations not applied", n)
+	}
+	return nil
+}
+
+// RunWorkers runs the outbox dispatcher and the job runner until ctx ends,
+// then waits for the work in hand to finish.
+func (a *App) RunWorkers(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); a.Events.Run(ctx) }()
+	go func() { defer wg.Done(); a.Jobs.Run(ctx) }()
+	wg.Wait()
+}
+
+// Serve listens on the configured address and serves until ctx ends, then
+// shuts down gracefully: it stops accepting, lets requests in flight finish
+// (up to 15 seconds), and drains the workers.
+func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
+	srv := &http.Server{
+		Addr: a.Config.Addr, Handler: a.Handler,
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
+		IdleTimeout: 2 * time.Minute,
+	}
+	ln, err := listen(ctx, a.Config.Addr)
+	if err != nil {
+		return err
+	}
+	workers, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { a.RunWorkers(workers); close(done) }()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	a.Log.Info("serving", "addr", ln.Addr().String(), "mode", a.Config.Mode)
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		a.Log.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		err = srv.Shutdown(sctx)
+		cancel()
+	}
+	stopWorkers()
+	<-done
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// Close releases the store.
+func (a *App) Close() error { return a.Store.Close() }
+
+// dataKey is SIYU_DATA_KEY, or in sandbox mode a key generated once and kept
+// in the data directory.
+func dataKey(cfg config.Config) ([]byte, error) {
+	if cfg.DataKey != "" {
+		return seal.ParseKey(cfg.DataKey)
+	}
+	if cfg.Mode != config.Sandbox {
+		return nil, errors.New("SIYU_DATA_KEY is required outside sandbox mode")
+	}
+	return seal.LoadOrCreateKeyFile(filepath.Join(cfg.Dir(), "data.key"))
+}
