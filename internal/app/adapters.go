@@ -9,7 +9,6 @@ import (
 
 	"github.com/siyu-commerce/siyu/internal/identity"
 	"github.com/siyu-commerce/siyu/internal/order"
-	"github.com/siyu-commerce/siyu/internal/wechat"
 )
 
 // addressBook hands a buyer's address to the order service as its ship-to,
@@ -22,17 +21,6 @@ func (b addressBook) ShipTo(ctx context.Context, buyerID, addressID string) (ord
 		return order.ShipTo{}, err
 	}
 	return order.ShipTo{Name: a.Name, Phone: a.Phone, Province: a.Province, City: a.City, District: a.District, Detail: a.Detail}, nil
-}
-
-// weChatLogin adapts the WeChat client to the identity domain's interface.
-type weChatLogin struct{ c *wechat.LoginClient }
-
-func (w weChatLogin) Code2Session(ctx context.Context, code string) (identity.WeChatSession, error) {
-	s, err := w.c.Code2Session(ctx, code)
-	if err != nil {
-		return identity.WeChatSession{}, err
-	}
-	return identity.WeChatSession{OpenID: s.OpenID, UnionID: s.UnionID, SessionKey: s.SessionKey}, nil
 }
 
 // NewLogger returns a JSON logger at the named level.

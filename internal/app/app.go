@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/siyu-commerce/siyu/internal/cart"
 	"github.com/siyu-commerce/siyu/internal/catalog"
 	"github.com/siyu-commerce/siyu/internal/httpapi"
 	"github.com/siyu-commerce/siyu/internal/identity"
@@ -43,6 +44,7 @@ type App struct {
 	Store  store.Engine
 
 	Catalog   *catalog.Service
+	Carts     *cart.Service
 	Inventory *inventory.Service
 	Orders    *order.Service
 	Identity  *identity.Service
@@ -100,8 +102,9 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		return nil, err
 	}
 	a.Catalog = &catalog.Service{Store: a.Store, Clock: a.Clock}
+	a.Carts = &cart.Service{Store: a.Store, Catalog: a.Store, Clock: a.Clock}
 	a.Inventory = &inventory.Service{Store: a.Store, Clock: a.Clock}
-	a.Identity = &identity.Service{Store: a.Store, Clock: a.Clock, WeChat: weChatLogin{login}}
+	a.Identity = &identity.Service{Store: a.Store, Clock: a.Clock, WeChat: login}
 	a.Orders = &order.Service{
 		Store: a.Store, Catalog: a.Store, Carts: a.Store, Addresses: addressBook{a.Identity},
 		Pricing: pipeline, Clock: a.Clock,
@@ -115,9 +118,9 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	a.Metrics = prometheus.NewRegistry()
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	api := httpapi.New(httpapi.Deps{
-		Catalog: a.Catalog, Inventory: a.Inventory, Orders: a.Orders, Identity: a.Identity,
+		Catalog: a.Catalog, Carts: a.Carts, Inventory: a.Inventory, Orders: a.Orders, Identity: a.Identity,
 		Idempotency: a.Store, Ready: a.Ready, Logger: a.Log, Metrics: a.Metrics, Clock: a.Clock,
-		Limits: httpapi.Limits{MaxBody: cfg.MaxBody},
+		Limits: httpapi.Limits{MaxBody: cfg.MaxBody, IdempotencyWait: httpapi.DefaultLimits.IdempotencyWait},
 	})
 	root := http.NewServeMux()
 	root.Handle("/console/", web.Console())

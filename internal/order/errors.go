@@ -10,6 +10,7 @@ var (
 	ErrNotFound  = errs.E(errs.NotFound, "order_not_found", "no such order")
 	ErrNoLines   = errs.Field("lines", "no_lines", "an order needs at least one line")
 	ErrEmptyCart = errs.E(errs.Conflict, "cart_empty", "the cart is empty")
+	ErrBadCursor = errs.Field("cursor", "invalid_cursor", "the cursor is not one this listing returned")
 )
 
 // ErrBadTransition is the error for a move the state machine does not allow.

@@ -5,7 +5,9 @@
 package order
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"time"
 
 	"github.com/siyu-commerce/siyu/internal/jobs"
@@ -95,6 +97,30 @@ type Order struct {
 	EndReason   string     `json:"end_reason,omitempty"`
 	CreatedAt   time.Time  `json:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
+}
+
+// SKUQty is how many units of one SKU an order holds.
+type SKUQty struct {
+	SKUID string
+	Qty   int64
+}
+
+// StockUnits sums the order's units per SKU, sorted by SKU id. Stores
+// reserve, release and commit stock in this order so that two transactions
+// touching the same SKUs lock their stock rows in the same order and cannot
+// deadlock each other.
+func (o *Order) StockUnits() []SKUQty {
+	var out []SKUQty
+	for _, l := range o.Lines {
+		i := slices.IndexFunc(out, func(u SKUQty) bool { return u.SKUID == l.SKUID })
+		if i < 0 {
+			out = append(out, SKUQty{SKUID: l.SKUID})
+			i = len(out) - 1
+		}
+		out[i].Qty += int64(l.Qty)
+	}
+	slices.SortFunc(out, func(a, b SKUQty) int { return cmp.Compare(a.SKUID, b.SKUID) })
+	return out
 }
 
 // StockEffect is what a transition does to the order's reserved stock.

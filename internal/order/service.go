@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/siyu-commerce/siyu/internal/cart"
@@ -129,8 +131,8 @@ func (s *Service) Place(ctx context.Context, in PlaceInput) (*Order, error) {
 // returns the prices the buyer saw.
 func (s *Service) requestedLines(ctx context.Context, in PlaceInput) ([]LineInput, map[string]cart.Line, error) {
 	if !in.FromCart {
-		if len(in.Lines) == 0 {
-			return nil, nil, ErrNoLines
+		if err := checkLines(in.Lines); err != nil {
+			return nil, nil, err
 		}
 		return in.Lines, nil, nil
 	}
@@ -161,17 +163,49 @@ func (s *Service) requestedLines(ctx context.Context, in PlaceInput) ([]LineInpu
 	return lines, seen, nil
 }
 
+// checkLines refuses a direct buy the store must never see: a quantity of
+// zero or less would reserve negative stock (handing units to nobody), and
+// the same SKU twice would be priced as two lines. The bounds are the cart's,
+// so a direct buy can ask for no more than a checkout could.
+func checkLines(lines []LineInput) error {
+	if len(lines) == 0 {
+		return ErrNoLines
+	}
+	var l errs.List
+	if len(lines) > cart.MaxLines {
+		l.Add("lines", "too_many_lines", "an order holds at most %d lines", cart.MaxLines)
+	}
+	seen := make(map[string]bool, len(lines))
+	for i, in := range lines {
+		field := fmt.Sprintf("lines[%d]", i)
+		switch {
+		case in.SKUID == "":
+			l.Add(field+".sku_id", "required", "a line needs a SKU")
+		case seen[in.SKUID]:
+			l.Add(field+".sku_id", "duplicate_sku", "SKU %s is in the order twice", in.SKUID)
+		}
+		seen[in.SKUID] = true
+		if in.Qty < 1 || in.Qty > cart.MaxQty {
+			l.Add(field+".qty", "qty_out_of_range", "a line holds 1 to %d units", cart.MaxQty)
+		}
+	}
+	return l.Err()
+}
+
 // recheckPrices refuses a cart checkout whose prices moved since the buyer
 // saw them, naming the first line that changed, and refreshes the cart so the
 // buyer sees the new prices and can check out again knowingly.
 func (s *Service) recheckPrices(ctx context.Context, buyerID string, seen map[string]cart.Line, skus map[string]catalog.SKUWithProduct) error {
+	// Map order is random: walk the SKUs sorted so the line named is the
+	// same on every try.
 	var first error
-	for id, l := range seen {
+	for _, id := range slices.Sorted(maps.Keys(seen)) {
+		l := seen[id]
 		now := skus[id].SKU.SalePrice
 		if l.SeenPrice == now {
 			continue
 		}
-		if first == nil || id < first.(*errs.Error).Field {
+		if first == nil {
 			first = lineChanged(id, "price_changed", "the price of %s %s changed from %s to %s",
 				skus[id].Product.Title, skus[id].SKU.SpecText(), l.SeenPrice, now)
 		}

@@ -55,7 +55,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		for {
 			n, err := d.DeliverOnce(ctx)
 			if err != nil && ctx.Err() == nil {
-				d.Log.Error("outbox: deliver", "err", err)
+				d.log().Error("outbox: deliver", "err", err)
 			}
 			if n == 0 || err != nil {
 				break
@@ -86,7 +86,7 @@ func (d *Dispatcher) DeliverOnce(ctx context.Context) (int, error) {
 	done := make([]string, 0, len(events))
 	for _, e := range events {
 		if err := d.deliver(ctx, e); err != nil {
-			d.Log.Warn("outbox: handler failed; will retry", "event", e.ID, "topic", e.Topic, "err", err)
+			d.log().Warn("outbox: handler failed; will retry", "event", e.ID, "topic", e.Topic, "err", err)
 			continue
 		}
 		done = append(done, e.ID)
@@ -95,6 +95,13 @@ func (d *Dispatcher) DeliverOnce(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	return len(done), d.Store.MarkDelivered(ctx, done, d.Clock.Now())
+}
+
+func (d *Dispatcher) log() *slog.Logger {
+	if d.Log == nil {
+		return slog.Default()
+	}
+	return d.Log
 }
 
 func (d *Dispatcher) deliver(ctx context.Context, e Event) error {

@@ -32,9 +32,13 @@ func New(topic, key string, payload any, at time.Time) Event {
 	return Event{ID: ids.New(), Topic: topic, Key: key, Payload: b, CreatedAt: at}
 }
 
-// Store is the outbox table, as the dispatcher sees it. Writing events is
-// not here: each domain store writes them inside its own transactions.
+// Store is the outbox table, as the dispatcher sees it. Most events are not
+// written here: each domain store writes them inside the transaction of the
+// change they report.
 type Store interface {
+	// Publish writes events outside any other change, for producers with no
+	// state of their own. Publishing an event (by id) again does nothing.
+	Publish(ctx context.Context, evs ...Event) error
 	// ClaimEvents leases up to limit undelivered events, oldest first, so
 	// that another replica's dispatcher skips them until the lease ends.
 	ClaimEvents(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Event, error)

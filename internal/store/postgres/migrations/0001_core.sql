@@ -13,6 +13,9 @@ CREATE TABLE products (
     id           uuid PRIMARY KEY,
     category_id  uuid NOT NULL REFERENCES categories (id),
     title        text NOT NULL,
+    -- The title case-folded by the store (Go's strings.ToLower), so a search
+    -- matches the same on both engines: SQLite's lower() folds ASCII only.
+    title_key    text NOT NULL DEFAULT '',
     subtitle     text NOT NULL DEFAULT '',
     description  text NOT NULL DEFAULT '',
     images       jsonb NOT NULL DEFAULT '[]',

@@ -13,6 +13,9 @@ CREATE TABLE products (
     id           TEXT PRIMARY KEY,
     category_id  TEXT NOT NULL REFERENCES categories (id),
     title        TEXT NOT NULL,
+    -- The title case-folded by the store (Go's strings.ToLower), so a search
+    -- matches the same on both engines: SQLite's lower() folds ASCII only.
+    title_key    TEXT NOT NULL DEFAULT '',
     subtitle     TEXT NOT NULL DEFAULT '',
     description  TEXT NOT NULL DEFAULT '',
     images       TEXT NOT NULL DEFAULT '[]',

@@ -1,0 +1,147 @@
+// Package httpapi is siyu's HTTP face: the buyer API under /api/v1, the
+// admin API under /admin/api/v1, health, metrics and the contract at
+// /openapi.json. Handlers are thin: they decode and convert the request,
+// call one service method and encode the answer; errors leave as
+// application/problem+json (RFC 9457) with a stable code. No business rule
+// lives here: a rule found in a handler belongs in its domain's service.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/siyu-commerce/siyu/internal/cart"
+	"github.com/siyu-commerce/siyu/internal/catalog"
+	"github.com/siyu-commerce/siyu/internal/idempotency"
+	"github.com/siyu-commerce/siyu/internal/identity"
+	"github.com/siyu-commerce/siyu/internal/inventory"
+	"github.com/siyu-commerce/siyu/internal/order"
+	"github.com/siyu-commerce/siyu/internal/platform/clock"
+)
+
+// Limits bound what one request may ask of the server.
+type Limits struct {
+	MaxBody int64 // request body cap in bytes; default 1 MiB
+	// IdempotencyWait is how long a repeat of an Idempotency-Key waits for
+	// the first request, still in flight, before giving up; default 10 s.
+	IdempotencyWait time.Duration
+}
+
+// DefaultLimits are the limits used for any left zero.
+var DefaultLimits = Limits{MaxBody: 1 << 20, IdempotencyWait: 10 * time.Second}
+
+// Deps is what the HTTP layer needs from the rest of the app.
+type Deps struct {
+	Catalog     *catalog.Service
+	Carts       *cart.Service
+	Inventory   *inventory.Service
+	Orders      *order.Service
+	Identity    *identity.Service
+	Idempotency idempotency.Store
+	// Ready reports whether the server can take traffic (the database
+	// answers, migrations are applied); nil means always ready.
+	Ready   func(ctx context.Context) error
+	Logger  *slog.Logger
+	Metrics *prometheus.Registry // nil: a private registry
+	Limits  Limits
+	Clock   clock.Clock // nil: the wall clock
+}
+
+type api struct {
+	root         http.Handler
+	d            Deps
+	log          *slog.Logger
+	limits       Limits
+	metrics      *metrics
+	clock        clock.Clock
+	mux          *http.ServeMux
+	authenticate func(ctx context.Context, token string) (identity.Principal, error) // a seam for tests
+}
+
+// New builds the HTTP handler of the whole API.
+func New(d Deps) http.Handler { return newAPI(d).root }
+
+func newAPI(d Deps) *api {
+	a := &api{d: d, log: d.Logger, limits: d.Limits, clock: d.Clock, mux: http.NewServeMux()}
+	if a.log == nil {
+		a.log = slog.Default()
+	}
+	if a.limits.MaxBody <= 0 {
+		a.limits.MaxBody = DefaultLimits.MaxBody
+	}
+	if a.limits.IdempotencyWait <= 0 {
+		a.limits.IdempotencyWait = DefaultLimits.IdempotencyWait
+	}
+	if a.clock == nil {
+		a.clock = clock.Real{}
+	}
+	reg := d.Metrics
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	a.metrics = newMetrics(reg)
+	if d.Identity != nil {
+		a.authenticate = d.Identity.Authenticate
+	}
+
+	a.handle("GET /healthz", http.HandlerFunc(a.healthz))
+	a.handle("GET /readyz", http.HandlerFunc(a.readyz))
+	a.handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	a.handle("GET /openapi.json", http.HandlerFunc(a.openapi))
+	a.buyerRoutes()
+	a.adminRoutes()
+
+	a.root = a.observe(a.limitBody(http.HandlerFunc(a.dispatch)))
+	return a
+}
+
+func (a *api) handle(pattern string, h http.Handler) { a.mux.Handle(pattern, route(h)) }
+
+// dispatch hands the request to its route. The mux's own answers for an
+// unknown path or method are plain text; the API speaks problem+json
+// throughout, so those are answered here instead.
+func (a *api) dispatch(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := a.mux.Handler(r); pattern == "" {
+		a.noRoute(w, r)
+		return
+	}
+	a.mux.ServeHTTP(w, r)
+}
+
+func (a *api) noRoute(w http.ResponseWriter, r *http.Request) {
+	// Ask the mux what it would have said, to tell 405 from 404 and learn
+	// the Allow header, then say it as a problem.
+	probe := &headerProbe{h: http.Header{}}
+	h, _ := a.mux.Handler(r)
+	h.ServeHTTP(probe, r)
+	if probe.status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", probe.h.Get("Allow"))
+		writeError(w, r, &httpError{status: http.StatusMethodNotAllowed, code: "method_not_allowed",
+			msg: "this path does not take " + r.Method})
+		return
+	}
+	writeError(w, r, &httpError{status: http.StatusNotFound, code: "route_not_found", msg: "no such route"})
+}
+
+// headerProbe is a ResponseWriter that keeps the status and headers and
+// drops the body.
+type headerProbe struct {
+	h      http.Header
+	status int
+}
+
+func (p *headerProbe) Header() http.Header { return p.h }
+func (p *headerProbe) WriteHeader(code int) {
+	if p.status == 0 {
+		p.status = code
+	}
+}
+func (p *headerProbe) Write(b []byte) (int, error) {
+	p.WriteHeader(http.StatusOK)
+	return len(b), nil
+}

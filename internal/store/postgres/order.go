@@ -1,0 +1,407 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/siyu-commerce/siyu/internal/errs"
+	"github.com/siyu-commerce/siyu/internal/inventory"
+	"github.com/siyu-commerce/siyu/internal/jobs"
+	"github.com/siyu-commerce/siyu/internal/order"
+	"github.com/siyu-commerce/siyu/internal/outbox"
+	"github.com/siyu-commerce/siyu/internal/platform/ids"
+	"github.com/siyu-commerce/siyu/internal/pricing"
+	"github.com/siyu-commerce/siyu/internal/store/cursor"
+)
+
+// orderColumns are read in the order scanOrder scans them.
+const orderColumns = `id, buyer_id, status, subtotal, discount, shipping, total, ship_to, remark, from_cart,
+	pay_by, paid_at, carrier, tracking_no, shipped_at, delivered_at, completed_at, ended_at, end_reason,
+	created_at, updated_at`
+
+const orderLineColumns = `order_id, id, sku_id, product_id, title, spec, qty, list_price, sale_price, amount, adjustments`
+
+// orderCursorOrder names the orders listing's ordering inside its cursors.
+const orderCursorOrder = "orders_newest"
+
+// CreateOrder sends the whole order, from BEGIN to the last stock update,
+// as one batch, then commits: two round trips however many lines, on the
+// path every checkout takes. A reservation that finds too little stock does
+// not fail the batch (a failed batch also makes pgx drop the connection's
+// prepared statements); it is noted, and the transaction rolled back once
+// the batch is read.
+func (s *Store) CreateOrder(ctx context.Context, o *order.Order, ev []outbox.Event, js []jobs.Job) error {
+	shipTo, err := s.sealShipTo(o.ShipTo)
+	if err != nil {
+		return err
+	}
+	b := &pgx.Batch{}
+	b.BeginTx(pgx.TxOptions{})
+	b.Queue(`INSERT INTO orders (`+orderColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
+		o.ID, o.BuyerID, o.Status, o.Subtotal, o.Discount, o.Shipping, o.Total, shipTo, o.Remark, o.FromCart,
+		o.PayBy, o.PaidAt, o.Carrier, o.TrackingNo, o.ShippedAt, o.DeliveredAt, o.CompletedAt, o.EndedAt,
+		o.EndReason, o.CreatedAt, o.UpdatedAt)
+	skuIDs := make([]string, len(o.Lines))
+	for i, l := range o.Lines {
+		skuIDs[i] = l.SKUID
+		// An empty list is stored as [], not null: the column is always an array.
+		adj, err := json.Marshal(append(make([]pricing.Adjustment, 0, len(l.Adjustments)), l.Adjustments...))
+		if err != nil {
+			return errs.Wrap(err, "order: create %s", o.ID)
+		}
+		b.Queue(`INSERT INTO order_lines
+			(id, order_id, position, sku_id, product_id, title, spec, qty, list_price, sale_price, amount, adjustments)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			l.ID, o.ID, i, l.SKUID, l.ProductID, l.Title, l.Spec, l.Qty, l.ListPrice, l.SalePrice, l.Amount, string(adj))
+	}
+	if o.FromCart {
+		b.Queue(`DELETE FROM cart_lines WHERE buyer_id = $1 AND sku_id = ANY($2)`, o.BuyerID, skuIDs)
+	}
+	queueEvents(b, ev)
+	queueJobs(b, js)
+	// The stock goes last: in a flash sale every buyer queues on one stock
+	// row, and each holds its lock from its update to its commit, so the
+	// less that runs in between, the more orders a second.
+	var short string
+	queueOrderStock(b, o, inventory.Reserve, o.CreatedAt, func(skuID string) error {
+		if short == "" {
+			short = skuID
+		}
+		return nil
+	})
+
+	err = s.batchTx(ctx, b, func(pgx.Tx) error {
+		if short != "" {
+			return inventory.OutOfStock(short)
+		}
+		return nil
+	})
+	return errs.Wrap(err, "order: create %s", o.ID)
+}
+
+// Order returns one order with its lines, read in one round trip.
+func (s *Store) Order(ctx context.Context, id string) (*order.Order, error) {
+	// A string that is not a UUID would make PostgreSQL fail the query: to
+	// the caller it is simply an order that does not exist.
+	if !ids.Valid(id) {
+		return nil, order.ErrNotFound
+	}
+	b := &pgx.Batch{}
+	o, found := s.queueLoadOrder(b, id, "")
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, errs.Wrap(err, "order: read %s", id)
+	}
+	if !*found {
+		return nil, order.ErrNotFound
+	}
+	return o, nil
+}
+
+// Orders lists a page newest first, by keyset on (created_at, id): an
+// offset would skip or repeat orders placed while the buyer pages.
+func (s *Store) Orders(ctx context.Context, f order.ListFilter) (order.Page, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 20
+	}
+	limit = min(limit, 100)
+	if f.BuyerID != "" && !ids.Valid(f.BuyerID) {
+		return order.Page{}, nil // no such buyer, so no orders; not a malformed query
+	}
+	var (
+		where []string
+		args  []any
+	)
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if f.BuyerID != "" {
+		where = append(where, "buyer_id = "+arg(f.BuyerID))
+	}
+	if f.Status != "" {
+		where = append(where, "status = "+arg(f.Status))
+	}
+	if f.Cursor != "" {
+		at, id, err := cursor.Decode(orderCursorOrder, f.Cursor)
+		if err != nil {
+			return order.Page{}, order.ErrBadCursor
+		}
+		where = append(where, "(created_at, id) < ("+arg(time.UnixMicro(at))+", "+arg(id)+")")
+	}
+	q := `SELECT ` + orderColumns + ` FROM orders`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	// One more than the page tells whether there is a next page.
+	q += ` ORDER BY created_at DESC, id DESC LIMIT ` + arg(limit+1)
+
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return order.Page{}, errs.Wrap(err, "order: list")
+	}
+	var page order.Page
+	for rows.Next() {
+		o, err := s.scanOrder(rows)
+		if err != nil {
+			rows.Close()
+			return order.Page{}, errs.Wrap(err, "order: list")
+		}
+		page.Orders = append(page.Orders, *o)
+	}
+	if err := rows.Err(); err != nil {
+		return order.Page{}, errs.Wrap(err, "order: list")
+	}
+	if len(page.Orders) > limit {
+		page.Orders = page.Orders[:limit]
+		last := page.Orders[limit-1]
+		page.NextCursor = cursor.Encode(orderCursorOrder, last.CreatedAt.UnixMicro(), last.ID)
+	}
+	if len(page.Orders) == 0 {
+		return page, nil
+	}
+	orderIDs := make([]string, len(page.Orders))
+	for i, o := range page.Orders {
+		orderIDs[i] = o.ID
+	}
+	rows, err = s.pool.Query(ctx, `SELECT `+orderLineColumns+` FROM order_lines
+		WHERE order_id = ANY($1) ORDER BY order_id, position`, orderIDs)
+	if err != nil {
+		return order.Page{}, errs.Wrap(err, "order: list lines")
+	}
+	byOrder, err := scanOrderLines(rows)
+	if err != nil {
+		return order.Page{}, errs.Wrap(err, "order: list lines")
+	}
+	for i := range page.Orders {
+		page.Orders[i].Lines = byOrder[page.Orders[i].ID]
+	}
+	return page, nil
+}
+
+// UpdateOrder locks the order row (FOR UPDATE) and reads its lines in the
+// batch that begins the transaction, lets fn decide, then sends every write
+// in a second batch and commits. A concurrent update of the same order
+// waits on the row lock and then reads what this one committed.
+func (s *Store) UpdateOrder(ctx context.Context, id string, fn func(o *order.Order) (order.Change, error)) (*order.Order, error) {
+	if !ids.Valid(id) {
+		return nil, order.ErrNotFound
+	}
+	b := &pgx.Batch{}
+	b.BeginTx(pgx.TxOptions{})
+	o, found := s.queueLoadOrder(b, id, "FOR UPDATE")
+	var saved *order.Order
+	err := s.batchTx(ctx, b, func(tx pgx.Tx) error {
+		if !*found {
+			return order.ErrNotFound
+		}
+		before := *o
+		before.Lines = append([]order.Line(nil), o.Lines...)
+		c, err := fn(o)
+		if errors.Is(err, order.ErrNoop) {
+			saved = &before
+			return errNothingToWrite
+		}
+		if err != nil {
+			return err
+		}
+		shipTo, err := s.sealShipTo(o.ShipTo)
+		if err != nil {
+			return err
+		}
+		w := &pgx.Batch{}
+		w.Queue(`UPDATE orders SET status = $1, ship_to = $2, remark = $3, paid_at = $4,
+			carrier = $5, tracking_no = $6, shipped_at = $7, delivered_at = $8, completed_at = $9,
+			ended_at = $10, end_reason = $11, updated_at = $12
+			WHERE id = $13`,
+			o.Status, shipTo, o.Remark, o.PaidAt, o.Carrier, o.TrackingNo, o.ShippedAt,
+			o.DeliveredAt, o.CompletedAt, o.EndedAt, o.EndReason, o.UpdatedAt, id)
+		if reason, ok := orderStockReason[c.Stock]; ok {
+			queueOrderStock(w, o, reason, o.UpdatedAt, func(skuID string) error {
+				return fmt.Errorf("%s of order %s: SKU %s has fewer units reserved than the order holds", reason, o.ID, skuID)
+			})
+		}
+		queueEvents(w, c.Events)
+		queueJobs(w, c.Jobs)
+		if err := tx.SendBatch(ctx, w).Close(); err != nil {
+			return err
+		}
+		saved = o
+		return nil
+	})
+	if errors.Is(err, errNothingToWrite) {
+		err = nil
+	}
+	if err != nil {
+		return nil, errs.Wrap(err, "order: update %s", id)
+	}
+	return saved, nil
+}
+
+// errNothingToWrite rolls back a transaction that has nothing to commit
+// (an ErrNoop update), releasing its row lock.
+var errNothingToWrite = errors.New("nothing to write")
+
+// batchTx sends b, which begins a transaction, runs then in that
+// transaction and commits; if the batch or then fails, it rolls back.
+func (s *Store) batchTx(ctx context.Context, b *pgx.Batch, then func(tx pgx.Tx) error) error {
+	br := s.pool.SendBatch(ctx, b)
+	tx := br.Tx()
+	// Rolling back after a commit is a no-op; the rollback must run even
+	// when ctx is done, or the connection goes back to the pool mid-transaction.
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
+	if err := br.Close(); err != nil {
+		return err
+	}
+	if err := then(tx); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+var orderStockReason = map[order.StockEffect]inventory.Reason{
+	order.StockRelease: inventory.Release,
+	order.StockCommit:  inventory.Commit,
+}
+
+// orderStockSQL is the conditional update for each way an order moves its
+// stock. Each WHERE makes the update a no-op rather than let a level go
+// negative or past on hand; PostgreSQL re-checks it against the latest row
+// after waiting for a concurrent writer, so no interleaving can oversell.
+var orderStockSQL = map[inventory.Reason]string{
+	inventory.Reserve: `UPDATE stock_levels SET reserved = reserved + $1, updated_at = $2
+		WHERE sku_id = $3 AND location = $4 AND on_hand - reserved >= $1`,
+	inventory.Release: `UPDATE stock_levels SET reserved = reserved - $1, updated_at = $2
+		WHERE sku_id = $3 AND location = $4 AND reserved >= $1`,
+	inventory.Commit: `UPDATE stock_levels SET on_hand = on_hand - $1, reserved = reserved - $1, updated_at = $2
+		WHERE sku_id = $3 AND location = $4 AND reserved >= $1`,
+}
+
+// queueOrderStock queues the move of the order's units at the online
+// location and its journal rows referencing the order. The journal rows go
+// first, so the stock rows are locked only at the end of the batch, and in
+// StockUnits' order. short is called with the SKU of an update that changed
+// no row; what it returns fails the batch.
+func queueOrderStock(b *pgx.Batch, o *order.Order, reason inventory.Reason, at time.Time, short func(skuID string) error) {
+	units := o.StockUnits()
+	for _, u := range units {
+		var onHand, reserved int64
+		switch reason {
+		case inventory.Reserve:
+			reserved = u.Qty
+		case inventory.Release:
+			reserved = -u.Qty
+		case inventory.Commit:
+			onHand, reserved = -u.Qty, -u.Qty
+		}
+		b.Queue(`INSERT INTO stock_movements (id, sku_id, location, on_hand_delta, reserved_delta, reason, ref, at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			ids.New(), u.SKUID, inventory.Online, onHand, reserved, reason, o.ID, at)
+	}
+	for _, u := range units {
+		b.Queue(orderStockSQL[reason], u.Qty, at, u.SKUID, inventory.Online).Exec(func(ct pgconn.CommandTag) error {
+			if ct.RowsAffected() == 0 {
+				return short(u.SKUID)
+			}
+			return nil
+		})
+	}
+}
+
+// queueLoadOrder queues the read of one order (with lock, e.g. "FOR
+// UPDATE") and its lines. Once the batch is read, *found says whether the
+// order exists and o holds it.
+func (s *Store) queueLoadOrder(b *pgx.Batch, id, lock string) (o *order.Order, found *bool) {
+	o, found = &order.Order{}, new(bool)
+	b.Queue(`SELECT `+orderColumns+` FROM orders WHERE id = $1 `+lock, id).QueryRow(func(row pgx.Row) error {
+		got, err := s.scanOrder(row)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		*o, *found = *got, true
+		return nil
+	})
+	b.Queue(`SELECT `+orderLineColumns+` FROM order_lines WHERE order_id = $1 ORDER BY position`, id).Query(func(rows pgx.Rows) error {
+		byOrder, err := scanOrderLines(rows)
+		o.Lines = byOrder[id]
+		return err
+	})
+	return o, found
+}
+
+func (s *Store) scanOrder(row pgx.Row) (*order.Order, error) {
+	var (
+		o      order.Order
+		shipTo string
+	)
+	if err := row.Scan(&o.ID, &o.BuyerID, &o.Status, &o.Subtotal, &o.Discount, &o.Shipping, &o.Total,
+		&shipTo, &o.Remark, &o.FromCart, &o.PayBy, &o.PaidAt, &o.Carrier, &o.TrackingNo, &o.ShippedAt,
+		&o.DeliveredAt, &o.CompletedAt, &o.EndedAt, &o.EndReason, &o.CreatedAt, &o.UpdatedAt); err != nil {
+		return nil, err
+	}
+	var err error
+	if o.ShipTo, err = s.openShipTo(shipTo); err != nil {
+		return nil, fmt.Errorf("order %s: %w", o.ID, err)
+	}
+	// pgx reads timestamptz in the local zone; siyu's times are UTC.
+	o.PayBy, o.CreatedAt, o.UpdatedAt = o.PayBy.UTC(), o.CreatedAt.UTC(), o.UpdatedAt.UTC()
+	for _, t := range []*time.Time{o.PaidAt, o.ShippedAt, o.DeliveredAt, o.CompletedAt, o.EndedAt} {
+		if t != nil {
+			*t = t.UTC()
+		}
+	}
+	return &o, nil
+}
+
+// scanOrderLines reads order lines, keyed by order, and closes rows.
+func scanOrderLines(rows pgx.Rows) (map[string][]order.Line, error) {
+	defer rows.Close()
+	out := map[string][]order.Line{}
+	for rows.Next() {
+		var (
+			orderID string
+			l       order.Line
+		)
+		if err := rows.Scan(&orderID, &l.ID, &l.SKUID, &l.ProductID, &l.Title, &l.Spec, &l.Qty,
+			&l.ListPrice, &l.SalePrice, &l.Amount, &l.Adjustments); err != nil {
+			return nil, err
+		}
+		if len(l.Adjustments) == 0 {
+			l.Adjustments = nil // as the pricing pipeline hands them over
+		}
+		out[orderID] = append(out[orderID], l)
+	}
+	return out, rows.Err()
+}
+
+// sealShipTo encrypts the ship-to: names, phones and addresses are personal
+// data that PIPL wants encrypted at rest.
+func (s *Store) sealShipTo(st order.ShipTo) (string, error) {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return "", errs.Wrap(err, "order: ship-to")
+	}
+	return s.seal.Seal(string(b)), nil
+}
+
+func (s *Store) openShipTo(sealed string) (order.ShipTo, error) {
+	var st order.ShipTo
+	plain, err := s.seal.Open(sealed)
+	if err != nil || plain == "" {
+		return st, err
+	}
+	err = json.Unmarshal([]byte(plain), &st)
+	return st, err
+}
