@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 
@@ -316,14 +315,4 @@ func TestRoles(t *testing.T) {
 			t.Errorf("operator on the buyer API: %d", r.Status)
 		}
 	}
-}
-
-// decodeOrders reads a page of orders.
-func decodeOrders(t *testing.T, r reply) []order.Order {
-	t.Helper()
-	var p struct{ Items []order.Order }
-	if err := json.Unmarshal(r.Body, &p); err != nil {
-		t.Fatal(err)
-	}
-	return p.Items
 }

@@ -2,14 +2,11 @@ package httpapi_test
 
 import (
 	"context"
-	"net/http"
 	"strconv"
 	"testing"
 
 	"github.com/siyu-commerce/siyu/internal/app/apptest"
-	"github.com/siyu-commerce/siyu/internal/cart"
 	"github.com/siyu-commerce/siyu/internal/catalog"
-	"github.com/siyu-commerce/siyu/internal/httpapi"
 	"github.com/siyu-commerce/siyu/internal/identity"
 	"github.com/siyu-commerce/siyu/internal/inventory"
 	"github.com/siyu-commerce/siyu/internal/order"
@@ -48,7 +45,7 @@ func newWorld(t *testing.T, engine apptest.Engine) *world {
 	t.Helper()
 	a := apptest.New(t, engine, nil)
 	w := &world{t: t, app: a}
-	w.anon = &client{t: t, h: handler(a)}
+	w.anon = &client{t: t, h: a.Handler}
 	ctx := context.Background()
 	for _, role := range []identity.Role{identity.Owner, identity.Operator, identity.Finance, identity.Reviewer} {
 		if _, err := a.Identity.CreateOperator(ctx, string(role)+"@shop.example", password, role); err != nil {
@@ -149,16 +146,4 @@ func (w *world) orderCount(c *client) int {
 	}
 	c.must(200, "GET", "/api/v1/orders?limit=100", nil, &p)
 	return len(p.Items)
-}
-
-// handler is the app's HTTP handler. internal/app does not wire the cart
-// service yet, so until it does the world builds the handler itself from
-// the app's services, the way app.New does.
-func handler(a *apptest.App) http.Handler {
-	return httpapi.New(httpapi.Deps{
-		Catalog: a.Catalog, Carts: &cart.Service{Store: a.Store, Catalog: a.Store, Clock: a.Clock},
-		Inventory: a.Inventory, Orders: a.Orders, Identity: a.Identity,
-		Idempotency: a.Store, Ready: a.Ready, Logger: a.Log, Metrics: a.Metrics, Clock: a.Clock,
-		Limits: httpapi.Limits{MaxBody: a.Config.MaxBody},
-	})
 }
