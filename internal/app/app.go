@@ -103,7 +103,10 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	}
 	a.Catalog = &catalog.Service{Store: a.Store, Clock: a.Clock}
 	a.Carts = &cart.Service{Store: a.Store, Catalog: a.Store, Clock: a.Clock}
-	a.Inventory = &inventory.Service{Store: a.Store, Clock: a.Clock}
+	a.Inventory = &inventory.Service{Store: a.Store, Clock: a.Clock, SKUExists: func(ctx context.Context, id string) (bool, error) {
+		found, err := a.Store.SKUs(ctx, []string{id})
+		return len(found) == 1, err
+	}}
 	a.Identity = &identity.Service{Store: a.Store, Clock: a.Clock, WeChat: login}
 	a.Orders = &order.Service{
 		Store: a.Store, Catalog: a.Store, Carts: a.Store, Addresses: addressBook{a.Identity},

@@ -65,9 +65,7 @@ func (a *api) adminGetOrder(w http.ResponseWriter, r *http.Request, _ identity.P
 		writeError(w, r, err)
 		return
 	}
-	// order.Service's Get is the buyer's (it checks ownership); operators
-	// read through the store.
-	o, err := a.d.Orders.Store.Order(r.Context(), id)
+	o, err := a.d.Orders.Order(r.Context(), id)
 	if err != nil {
 		writeError(w, r, err)
 		return

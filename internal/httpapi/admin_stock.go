@@ -3,10 +3,8 @@ package httpapi
 import (
 	"net/http"
 
-	"github.com/siyu-commerce/siyu/internal/errs"
 	"github.com/siyu-commerce/siyu/internal/identity"
 	"github.com/siyu-commerce/siyu/internal/inventory"
-	"github.com/siyu-commerce/siyu/internal/platform/ids"
 )
 
 // adjustmentRequest is the body of POST /admin/api/v1/stock/adjustments.
@@ -57,33 +55,20 @@ func (a *api) adjustStock(w http.ResponseWriter, r *http.Request, _ identity.Pri
 }
 
 func (a *api) getStock(w http.ResponseWriter, r *http.Request, _ identity.Principal) {
-	skuID := r.PathValue("sku_id")
-	if !ids.Valid(skuID) {
-		writeError(w, r, errs.E(errs.NotFound, "sku_not_found", "no such SKU"))
-		return
-	}
 	q := newQuery(r, "limit")
 	limit := q.limit()
 	if err := q.err(); err != nil {
 		writeError(w, r, err)
 		return
 	}
-	levels, err := a.d.Inventory.Levels(r.Context(), []string{skuID})
+	st, err := a.d.Inventory.Stock(r.Context(), r.PathValue("sku_id"), limit)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	journal, err := a.d.Inventory.Journal(r.Context(), skuID, limit)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	v := stockView{SKUID: skuID, Levels: make([]stockLevel, len(levels)), Journal: journal}
-	for i, l := range levels {
+	v := stockView{SKUID: st.SKUID, Levels: make([]stockLevel, len(st.Levels)), Journal: st.Journal}
+	for i, l := range st.Levels {
 		v.Levels[i] = toStockLevel(l)
-	}
-	if v.Journal == nil {
-		v.Journal = []inventory.Movement{}
 	}
 	writeJSON(w, r, http.StatusOK, v)
 }

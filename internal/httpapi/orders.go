@@ -147,11 +147,9 @@ func orderFilter(r *http.Request) (order.ListFilter, error) {
 	return f, q.err()
 }
 
-// ordersPage lists orders. order.Service has no listing method yet, so this
-// reads its store directly; the filter is the whole rule (a buyer's listing
-// always carries their id).
+// ordersPage lists orders; a buyer's listing always carries their id.
 func (a *api) ordersPage(r *http.Request, f order.ListFilter) (order.Page, error) {
-	page, err := a.d.Orders.Store.Orders(r.Context(), f)
+	page, err := a.d.Orders.List(r.Context(), f)
 	if page.Orders == nil {
 		page.Orders = []order.Order{}
 	}

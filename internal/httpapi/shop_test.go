@@ -9,6 +9,7 @@ import (
 	"github.com/siyu-commerce/siyu/internal/identity"
 	"github.com/siyu-commerce/siyu/internal/inventory"
 	"github.com/siyu-commerce/siyu/internal/order"
+	"github.com/siyu-commerce/siyu/internal/platform/ids"
 )
 
 func TestSystemRoutes(t *testing.T) {
@@ -223,6 +224,10 @@ func TestAdminJourney(t *testing.T) {
 		}
 		if len(stock.Journal) != 3 || stock.Journal[0].Reason != inventory.Reserve {
 			t.Fatalf("journal: %+v", stock.Journal)
+		}
+		// A SKU that was never created is not a SKU with no stock.
+		if p := w.operator.must(404, "GET", "/admin/api/v1/stock/"+ids.New(), nil, nil).problem(t); p.Code != "sku_not_found" {
+			t.Fatalf("unknown SKU: %+v", p)
 		}
 
 		// Orders: operators and finance see them masked; an operator closes one.

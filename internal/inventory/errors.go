@@ -7,6 +7,8 @@ var (
 	// an *errs.Error whose Field names the SKU.
 	ErrOutOfStock = errs.E(errs.Conflict, "out_of_stock", "not enough stock")
 	// ErrBelowReserved: an adjustment would leave fewer units than are reserved.
+	// ErrSKUNotFound has the catalog's code: to a client it is one error.
+	ErrSKUNotFound   = errs.E(errs.NotFound, "sku_not_found", "no such SKU")
 	ErrBelowReserved = errs.E(errs.Conflict, "stock_below_reserved", "on hand cannot go below what is reserved")
 )
 

@@ -28,6 +28,47 @@ var locationCode = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
 type Service struct {
 	Store Store
 	Clock clock.Clock
+	// SKUExists tells a SKU with no stock yet from no SKU at all; nil
+	// treats every id as a SKU.
+	SKUExists func(ctx context.Context, skuID string) (bool, error)
+}
+
+// Stock is one SKU's levels at every location and its newest movements.
+type Stock struct {
+	SKUID   string     `json:"sku_id"`
+	Levels  []Level    `json:"levels"`
+	Journal []Movement `json:"journal"`
+}
+
+// Stock returns a SKU's levels and journal; an unknown SKU is not found.
+func (s *Service) Stock(ctx context.Context, skuID string, journalLimit int) (Stock, error) {
+	if !ids.Valid(skuID) {
+		return Stock{}, ErrSKUNotFound
+	}
+	levels, err := s.Store.Levels(ctx, []string{skuID})
+	if err != nil {
+		return Stock{}, err
+	}
+	if len(levels) == 0 && s.SKUExists != nil {
+		ok, err := s.SKUExists(ctx, skuID)
+		if err != nil {
+			return Stock{}, err
+		}
+		if !ok {
+			return Stock{}, ErrSKUNotFound
+		}
+	}
+	journal, err := s.Store.Journal(ctx, skuID, JournalLimit(journalLimit))
+	if err != nil {
+		return Stock{}, err
+	}
+	if levels == nil {
+		levels = []Level{}
+	}
+	if journal == nil {
+		journal = []Movement{}
+	}
+	return Stock{SKUID: skuID, Levels: levels, Journal: journal}, nil
 }
 
 // Adjust changes the units on hand of a SKU at a location. Receiving adds

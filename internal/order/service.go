@@ -229,6 +229,29 @@ func (s *Service) Get(ctx context.Context, buyerID, id string) (*Order, error) {
 	return o, nil
 }
 
+// Order is an operator's read of any order.
+func (s *Service) Order(ctx context.Context, id string) (*Order, error) {
+	return s.Store.Order(ctx, id)
+}
+
+// List lists orders newest first. The buyer API always sets f.BuyerID to the
+// caller, so a buyer can only ever list their own.
+func (s *Service) List(ctx context.Context, f ListFilter) (Page, error) {
+	if f.Limit <= 0 {
+		f.Limit = DefaultLimit
+	}
+	if f.Limit > MaxLimit {
+		f.Limit = MaxLimit
+	}
+	return s.Store.Orders(ctx, f)
+}
+
+// Page sizes of order listings.
+const (
+	DefaultLimit = 20
+	MaxLimit     = 100
+)
+
 // Cancel is the buyer cancelling an unpaid order.
 func (s *Service) Cancel(ctx context.Context, buyerID, id string) (*Order, error) {
 	return s.move(ctx, id, buyerID, Cancelled, "cancelled by buyer", nil)
