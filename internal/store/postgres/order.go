@@ -44,7 +44,6 @@ func (s *Store) CreateOrder(ctx context.Context, o *order.Order, ev []outbox.Eve
 		return err
 	}
 	b := &pgx.Batch{}
-	b.BeginTx(pgx.TxOptions{})
 	b.Queue(`INSERT INTO orders (`+orderColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
 		o.ID, o.BuyerID, o.Status, o.Subtotal, o.Discount, o.Shipping, o.Total, shipTo, o.Remark, o.FromCart,
@@ -71,21 +70,49 @@ func (s *Store) CreateOrder(ctx context.Context, o *order.Order, ev []outbox.Eve
 	// The stock goes last: in a flash sale every buyer queues on one stock
 	// row, and each holds its lock from its update to its commit, so the
 	// less that runs in between, the more orders a second.
-	var short string
-	queueOrderStock(b, o, inventory.Reserve, o.CreatedAt, func(skuID string) error {
-		if short == "" {
-			short = skuID
-		}
-		return nil
-	})
-
-	err = s.batchTx(ctx, b, func(pgx.Tx) error {
-		if short != "" {
-			return inventory.OutOfStock(short)
-		}
-		return nil
-	})
+	queueOrderStock(b, o, inventory.Reserve, o.CreatedAt)
+	err = s.sendCommitted(ctx, b)
+	if sku, short := stockShort(err); short {
+		return inventory.OutOfStock(sku)
+	}
 	return errs.Wrap(err, "order: create %s", o.ID)
+}
+
+// sendCommitted runs b's statements in one transaction whose BEGIN and
+// COMMIT travel in the same batch: one round trip for the whole change. If a
+// statement fails, PostgreSQL skips the rest up to the batch's sync, and the
+// transaction, aborted, is rolled back here before the connection goes back
+// to the pool.
+func (s *Store) sendCommitted(ctx context.Context, b *pgx.Batch) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	full := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(b.QueuedQueries)+2)}
+	full.Queue("BEGIN")
+	full.QueuedQueries = append(full.QueuedQueries, b.QueuedQueries...)
+	full.Queue("COMMIT")
+	err = conn.SendBatch(ctx, full).Close()
+	if err != nil && conn.Conn().PgConn().TxStatus() != 'I' {
+		if _, rerr := conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
+			conn.Conn().Close(context.WithoutCancel(ctx)) //nolint:errcheck // the pool drops a closed connection
+		}
+	}
+	return err
+}
+
+// stockShortCode is the SQLSTATE siyu_move_stock raises (migration 0002).
+const stockShortCode = "SY001"
+
+// stockShort reports whether err is siyu_move_stock finding too few units,
+// and for which SKU.
+func stockShort(err error) (string, bool) {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == stockShortCode {
+		return pe.Detail, true
+	}
+	return "", false
 }
 
 // Order returns one order with its lines, read in one round trip.
@@ -226,9 +253,9 @@ func (s *Store) UpdateOrder(ctx context.Context, id string, fn func(o *order.Ord
 			o.Status, shipTo, o.Remark, o.PaidAt, o.Carrier, o.TrackingNo, o.ShippedAt,
 			o.DeliveredAt, o.CompletedAt, o.EndedAt, o.EndReason, o.UpdatedAt, id)
 		if reason, ok := orderStockReason[c.Stock]; ok {
-			queueOrderStock(w, o, reason, o.UpdatedAt, func(skuID string) error {
-				return fmt.Errorf("%s of order %s: SKU %s has fewer units reserved than the order holds", reason, o.ID, skuID)
-			})
+			// A short release or commit means the reservation was lost:
+			// a bug, never a buyer's error, so it stays an internal error.
+			queueOrderStock(w, o, reason, o.UpdatedAt)
 		}
 		queueEvents(w, c.Events)
 		queueJobs(w, c.Jobs)
@@ -273,48 +300,20 @@ var orderStockReason = map[order.StockEffect]inventory.Reason{
 	order.StockCommit:  inventory.Commit,
 }
 
-// orderStockSQL is the conditional update for each way an order moves its
-// stock. Each WHERE makes the update a no-op rather than let a level go
-// negative or past on hand; PostgreSQL re-checks it against the latest row
-// after waiting for a concurrent writer, so no interleaving can oversell.
-var orderStockSQL = map[inventory.Reason]string{
-	inventory.Reserve: `UPDATE stock_levels SET reserved = reserved + $1, updated_at = $2
-		WHERE sku_id = $3 AND location = $4 AND on_hand - reserved >= $1`,
-	inventory.Release: `UPDATE stock_levels SET reserved = reserved - $1, updated_at = $2
-		WHERE sku_id = $3 AND location = $4 AND reserved >= $1`,
-	inventory.Commit: `UPDATE stock_levels SET on_hand = on_hand - $1, reserved = reserved - $1, updated_at = $2
-		WHERE sku_id = $3 AND location = $4 AND reserved >= $1`,
-}
-
 // queueOrderStock queues the move of the order's units at the online
-// location and its journal rows referencing the order. The journal rows go
-// first, so the stock rows are locked only at the end of the batch, and in
-// StockUnits' order. short is called with the SKU of an update that changed
-// no row; what it returns fails the batch.
-func queueOrderStock(b *pgx.Batch, o *order.Order, reason inventory.Reason, at time.Time, short func(skuID string) error) {
+// location, with its journal rows referencing the order, as one call of
+// siyu_move_stock (migration 0002): conditional updates in StockUnits' order
+// (sorted by SKU), raising SY001 for a SKU whose update changed no row.
+func queueOrderStock(b *pgx.Batch, o *order.Order, reason inventory.Reason, at time.Time) {
 	units := o.StockUnits()
-	for _, u := range units {
-		var onHand, reserved int64
-		switch reason {
-		case inventory.Reserve:
-			reserved = u.Qty
-		case inventory.Release:
-			reserved = -u.Qty
-		case inventory.Commit:
-			onHand, reserved = -u.Qty, -u.Qty
-		}
-		b.Queue(`INSERT INTO stock_movements (id, sku_id, location, on_hand_delta, reserved_delta, reason, ref, at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			ids.New(), u.SKUID, inventory.Online, onHand, reserved, reason, o.ID, at)
+	skus := make([]string, len(units))
+	qtys := make([]int64, len(units))
+	moveIDs := make([]string, len(units))
+	for i, u := range units {
+		skus[i], qtys[i], moveIDs[i] = u.SKUID, u.Qty, ids.New()
 	}
-	for _, u := range units {
-		b.Queue(orderStockSQL[reason], u.Qty, at, u.SKUID, inventory.Online).Exec(func(ct pgconn.CommandTag) error {
-			if ct.RowsAffected() == 0 {
-				return short(u.SKUID)
-			}
-			return nil
-		})
-	}
+	b.Queue(`SELECT siyu_move_stock($1, $2, $3, $4, $5, $6, $7)`,
+		skus, qtys, moveIDs, inventory.Online, string(reason), o.ID, at)
 }
 
 // queueLoadOrder queues the read of one order (with lock, e.g. "FOR
