@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -109,4 +110,24 @@ func (s *Sealer) Open(sealed string) (string, error) {
 		return "", errors.New("seal: value does not decrypt with this key")
 	}
 	return string(plain), nil
+}
+
+// SealJSON encrypts the JSON of v: for a record of personal data kept whole,
+// such as an order's ship-to.
+func (s *Sealer) SealJSON(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	return s.Seal(string(b)), nil
+}
+
+// OpenJSON decrypts what SealJSON produced into v; an empty value leaves v
+// as it is.
+func (s *Sealer) OpenJSON(sealed string, v any) error {
+	plain, err := s.Open(sealed)
+	if err != nil || plain == "" {
+		return err
+	}
+	return json.Unmarshal([]byte(plain), v)
 }

@@ -357,19 +357,11 @@ func orderLines(ctx context.Context, db interface {
 // sealShipTo encrypts the ship-to: names, phones and addresses are personal
 // data that PIPL wants encrypted at rest.
 func (s *Store) sealShipTo(st order.ShipTo) (string, error) {
-	b, err := json.Marshal(st)
-	if err != nil {
-		return "", errs.Wrap(err, "order: ship-to")
-	}
-	return s.seal.Seal(string(b)), nil
+	sealed, err := s.seal.SealJSON(st)
+	return sealed, errs.Wrap(err, "order: ship-to")
 }
 
 func (s *Store) openShipTo(sealed string) (order.ShipTo, error) {
 	var st order.ShipTo
-	plain, err := s.seal.Open(sealed)
-	if err != nil || plain == "" {
-		return st, err
-	}
-	err = json.Unmarshal([]byte(plain), &st)
-	return st, err
+	return st, s.seal.OpenJSON(sealed, &st)
 }
