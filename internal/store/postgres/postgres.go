@@ -34,6 +34,15 @@ func Open(ctx context.Context, url string, sealer *seal.Sealer) (*Store, error) 
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	// siyu's queries are point reads and keyset pages whose best plan does
+	// not depend on the values bound. Left on "auto", PostgreSQL keeps
+	// re-planning some of them on every execution (an `id = ANY($1)` read of
+	// three SKUs spent 0.4 ms planning to 0.1 ms running), which halved the
+	// orders a second this machine could place. A URL that sets
+	// plan_cache_mode itself keeps its own.
+	if _, set := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
+		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+	}
 	if cfg.MaxConns < 16 {
 		cfg.MaxConns = 16
 	}
