@@ -35,6 +35,17 @@ type Config struct {
 	WeChatAppSecret string // SIYU_WECHAT_SECRET
 	WeChatAPIBase   string // SIYU_WECHAT_API_BASE
 
+	// WeChat Pay API v3. In sandbox mode all of these are generated (kept in
+	// the data directory) and the client talks to the built-in simulator.
+	PayMchID          string   // SIYU_WECHATPAY_MCHID
+	PayCertSerial     string   // SIYU_WECHATPAY_CERT_SERIAL: the merchant API certificate's serial
+	PayPrivateKeyFile string   // SIYU_WECHATPAY_PRIVATE_KEY_FILE: the merchant API private key (PEM)
+	PayAPIv3Key       string   // SIYU_WECHATPAY_APIV3_KEY: 32 bytes, decrypts callbacks
+	PayPublicKeyID    string   // SIYU_WECHATPAY_PUBLIC_KEY_ID: the platform public key's id ("PUB_KEY_ID_...")
+	PayPublicKeyFile  string   // SIYU_WECHATPAY_PUBLIC_KEY_FILE: the platform public key (PEM), verifies responses and callbacks
+	PayNotifyURL      string   // SIYU_WECHATPAY_NOTIFY_URL: public base URL of /callbacks/wechatpay
+	PayFeeBP          money.BP // SIYU_WECHATPAY_FEE_BP: the platform's fee rate in basis points
+
 	PayWindow        time.Duration // SIYU_PAY_WINDOW: unpaid orders close after it
 	AutoConfirm      time.Duration // SIYU_AUTO_CONFIRM: receipt confirms itself after it
 	ShippingFee      money.Fen     // SIYU_SHIPPING_FEE (fen)
@@ -57,6 +68,7 @@ func Default() Config {
 		ShippingFee:      800,
 		FreeShippingOver: 9900,
 		MaxBody:          1 << 20,
+		PayFeeBP:         60, // WeChat Pay's standard rate for physical goods, 0.6%
 	}
 }
 
@@ -100,6 +112,21 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	str("SIYU_WECHAT_APPID", &c.WeChatAppID)
 	str("SIYU_WECHAT_SECRET", &c.WeChatAppSecret)
 	str("SIYU_WECHAT_API_BASE", &c.WeChatAPIBase)
+	str("SIYU_WECHATPAY_MCHID", &c.PayMchID)
+	str("SIYU_WECHATPAY_CERT_SERIAL", &c.PayCertSerial)
+	str("SIYU_WECHATPAY_PRIVATE_KEY_FILE", &c.PayPrivateKeyFile)
+	str("SIYU_WECHATPAY_APIV3_KEY", &c.PayAPIv3Key)
+	str("SIYU_WECHATPAY_PUBLIC_KEY_ID", &c.PayPublicKeyID)
+	str("SIYU_WECHATPAY_PUBLIC_KEY_FILE", &c.PayPublicKeyFile)
+	str("SIYU_WECHATPAY_NOTIFY_URL", &c.PayNotifyURL)
+	if v := getenv("SIYU_WECHATPAY_FEE_BP"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 || n > 1000 {
+			errs = append(errs, fmt.Errorf("SIYU_WECHATPAY_FEE_BP=%q: want basis points 0..1000", v))
+		} else {
+			c.PayFeeBP = money.BP(n)
+		}
+	}
 	dur("SIYU_PAY_WINDOW", &c.PayWindow)
 	dur("SIYU_AUTO_CONFIRM", &c.AutoConfirm)
 	fen("SIYU_SHIPPING_FEE", &c.ShippingFee)
@@ -161,6 +188,19 @@ func (c Config) Validate() error {
 		}
 		if c.WeChatAppID == Default().WeChatAppID || c.WeChatAppSecret == Default().WeChatAppSecret {
 			errs = append(errs, errors.New("SIYU_WECHAT_APPID and SIYU_WECHAT_SECRET are required in production mode"))
+		}
+		for name, v := range map[string]string{
+			"SIYU_WECHATPAY_MCHID": c.PayMchID, "SIYU_WECHATPAY_CERT_SERIAL": c.PayCertSerial,
+			"SIYU_WECHATPAY_PRIVATE_KEY_FILE": c.PayPrivateKeyFile, "SIYU_WECHATPAY_APIV3_KEY": c.PayAPIv3Key,
+			"SIYU_WECHATPAY_PUBLIC_KEY_ID": c.PayPublicKeyID, "SIYU_WECHATPAY_PUBLIC_KEY_FILE": c.PayPublicKeyFile,
+			"SIYU_WECHATPAY_NOTIFY_URL": c.PayNotifyURL,
+		} {
+			if v == "" {
+				errs = append(errs, fmt.Errorf("%s is required in production mode", name))
+			}
+		}
+		if c.PayAPIv3Key != "" && len(c.PayAPIv3Key) != 32 {
+			errs = append(errs, errors.New("SIYU_WECHATPAY_APIV3_KEY must be 32 characters"))
 		}
 	default:
 		errs = append(errs, fmt.Errorf("SIYU_MODE=%q: want sandbox or production", c.Mode))

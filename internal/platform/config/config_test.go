@@ -41,8 +41,14 @@ func TestValidate(t *testing.T) {
 		{"bad database url", func(c *Config) { c.DatabaseURL = "mysql://x" }, "SIYU_DATABASE_URL"},
 		{"bad mode", func(c *Config) { c.Mode = "staging" }, "SIYU_MODE"},
 		{"production needs a data key and real credentials", func(c *Config) { c.Mode = Production }, "SIYU_DATA_KEY"},
+		{"production needs the pay credentials", func(c *Config) {
+			c.Mode, c.DataKey, c.WeChatAppID, c.WeChatAppSecret = Production, "k", "wx123", "s3cret"
+		}, "SIYU_WECHATPAY_MCHID"},
 		{"production with everything", func(c *Config) {
 			c.Mode, c.DataKey, c.WeChatAppID, c.WeChatAppSecret = Production, "k", "wx123", "s3cret"
+			c.PayMchID, c.PayCertSerial, c.PayPrivateKeyFile = "1900000001", "5157F09EFDC096DE15EBE81A47057A72", "/etc/siyu/apiclient_key.pem"
+			c.PayAPIv3Key, c.PayPublicKeyID, c.PayPublicKeyFile = "0123456789abcdef0123456789abcdef", "PUB_KEY_ID_0119", "/etc/siyu/pub_key.pem"
+			c.PayNotifyURL = "https://shop.example.com/callbacks/wechatpay"
 		}, ""},
 	}
 	for _, tc := range cases {
