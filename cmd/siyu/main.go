@@ -24,6 +24,7 @@ var commands = []command{
 	{"demo", "run the shop with a demo catalogue and owner account (embedded SQLite by default)", runDemo},
 	{"migrate", "apply database migrations and exit", runMigrate},
 	{"admin", "manage operator accounts: admin create --email E --role R", runAdmin},
+	{"ledger", "prove the ledger sound: ledger check", runLedger},
 }
 
 func main() {

@@ -26,12 +26,15 @@ import (
 	"github.com/siyu-commerce/siyu/internal/jobs"
 	"github.com/siyu-commerce/siyu/internal/order"
 	"github.com/siyu-commerce/siyu/internal/outbox"
+	"github.com/siyu-commerce/siyu/internal/payment"
 	"github.com/siyu-commerce/siyu/internal/platform/clock"
 	"github.com/siyu-commerce/siyu/internal/platform/config"
 	"github.com/siyu-commerce/siyu/internal/platform/seal"
 	"github.com/siyu-commerce/siyu/internal/pricing"
+	"github.com/siyu-commerce/siyu/internal/refund"
 	"github.com/siyu-commerce/siyu/internal/store"
 	"github.com/siyu-commerce/siyu/internal/wechat"
+	"github.com/siyu-commerce/siyu/internal/wechat/pay"
 	"github.com/siyu-commerce/siyu/internal/wechat/sandbox"
 	"github.com/siyu-commerce/siyu/web"
 )
@@ -48,6 +51,13 @@ type App struct {
 	Inventory *inventory.Service
 	Orders    *order.Service
 	Identity  *identity.Service
+	Payments  *payment.Service
+	Refunds   *refund.Service
+
+	// PayGateway is the WeChat Pay v3 client; PaySandbox the simulator it
+	// talks to in sandbox mode (nil in production).
+	PayGateway *pay.Client
+	PaySandbox *sandbox.Pay
 
 	Events  *outbox.Dispatcher
 	Jobs    *jobs.Runner
@@ -61,6 +71,11 @@ type Options struct {
 	Log   *slog.Logger // default JSON to stderr at the configured level
 	// WeChatHTTP replaces the HTTP client of the WeChat API clients.
 	WeChatHTTP *http.Client
+	// PayCompress divides the pay simulator's callback retry schedule
+	// (tests compress WeChat's 24 hours into moments); default 1.
+	PayCompress int
+	// RefundDelay is how long the pay simulator takes to complete a refund.
+	RefundDelay time.Duration
 }
 
 // New opens the store and builds the services. It does not migrate: call
@@ -114,9 +129,26 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		Config: order.Config{PayWindow: cfg.PayWindow, AutoConfirm: cfg.AutoConfirm},
 	}
 
+	self := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.Handler.ServeHTTP(w, r) })
+	if a.PayGateway, a.PaySandbox, err = payGateway(cfg, opt, a, self); err != nil {
+		a.Store.Close()
+		return nil, err
+	}
+	a.Payments = &payment.Service{
+		Store: a.Store, Orders: a.Orders, Gateway: a.PayGateway, Payers: a.Identity, Clock: a.Clock, Log: a.Log,
+		Config: payment.Config{FeeBP: cfg.PayFeeBP, ReconcileAfter: payment.DefaultConfig.ReconcileAfter},
+	}
+	// Before an unpaid order closes, its payment is settled with the
+	// platform: a payment that got through wins over the close.
+	a.Orders.BeforeClose = a.Payments.BeforeClose
+	a.Refunds = &refund.Service{Store: a.Store, Payments: a.Store, Gateway: a.PayGateway, Clock: a.Clock, Log: a.Log}
+
 	a.Events = &outbox.Dispatcher{Store: a.Store, Clock: a.Clock, Log: a.Log}
 	a.Jobs = &jobs.Runner{Store: a.Store, Clock: a.Clock, Log: a.Log}
 	a.Orders.RegisterJobs(a.Jobs)
+	a.Payments.RegisterJobs(a.Jobs)
+	a.Refunds.RegisterJobs(a.Jobs)
+	a.Refunds.RegisterConsumers(a.Events)
 
 	a.Metrics = prometheus.NewRegistry()
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -126,6 +158,13 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		Limits: httpapi.Limits{MaxBody: cfg.MaxBody, IdempotencyWait: httpapi.DefaultLimits.IdempotencyWait},
 	})
 	root := http.NewServeMux()
+	if a.PaySandbox != nil {
+		// The simulated WeChat Pay: its v3 API (the client reaches it in
+		// process; mounted too so a developer can look at it) and the
+		// "buyer pays" action the demo and the tests use.
+		root.Handle("/sandbox/wechatpay/v3/", http.StripPrefix("/sandbox/wechatpay", a.PaySandbox))
+		root.Handle("POST /sandbox/pay", a.PaySandbox)
+	}
 	root.Handle("/console/", web.Console())
 	root.Handle("/", api)
 	a.Handler = root
@@ -199,8 +238,13 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	return err
 }
 
-// Close releases the store.
-func (a *App) Close() error { return a.Store.Close() }
+// Close stops the pay simulator's deliveries and releases the store.
+func (a *App) Close() error {
+	if a.PaySandbox != nil {
+		a.PaySandbox.Close()
+	}
+	return a.Store.Close()
+}
 
 // dataKey is SIYU_DATA_KEY, or in sandbox mode a key generated once and kept
 // in the data directory.

@@ -10,6 +10,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,7 +22,9 @@ import (
 	"github.com/siyu-commerce/siyu/internal/identity"
 	"github.com/siyu-commerce/siyu/internal/inventory"
 	"github.com/siyu-commerce/siyu/internal/order"
+	"github.com/siyu-commerce/siyu/internal/payment"
 	"github.com/siyu-commerce/siyu/internal/platform/clock"
+	"github.com/siyu-commerce/siyu/internal/refund"
 )
 
 // Limits bound what one request may ask of the server.
@@ -37,12 +40,19 @@ var DefaultLimits = Limits{MaxBody: 1 << 20, IdempotencyWait: 10 * time.Second}
 
 // Deps is what the HTTP layer needs from the rest of the app.
 type Deps struct {
-	Catalog     *catalog.Service
-	Carts       *cart.Service
-	Inventory   *inventory.Service
-	Orders      *order.Service
-	Identity    *identity.Service
-	Idempotency idempotency.Store
+	Catalog   *catalog.Service
+	Carts     *cart.Service
+	Inventory *inventory.Service
+	Orders    *order.Service
+	Identity  *identity.Service
+	Payments  *payment.Service
+	Refunds   *refund.Service
+	// Ledger is the book as finance reads it; the HTTP layer never writes it.
+	Ledger Ledger
+	// PayNotifications verifies and decrypts the payment platform's
+	// callbacks (the WeChat Pay client).
+	PayNotifications PayNotifications
+	Idempotency      idempotency.Store
 	// Ready reports whether the server can take traffic (the database
 	// answers, migrations are applied); nil means always ready.
 	Ready   func(ctx context.Context) error
@@ -95,8 +105,19 @@ func newAPI(d Deps) *api {
 	a.handle("GET /openapi.json", http.HandlerFunc(a.openapi))
 	a.buyerRoutes()
 	a.adminRoutes()
+	a.callbackRoutes()
 
-	a.root = a.observe(a.limitBody(http.HandlerFunc(a.dispatch)))
+	// Callbacks skip the body cap: the notification parser reads the raw
+	// body under its own limit and every answer, even to an oversized body,
+	// must be the platform's {"code":"FAIL"} rather than a problem.
+	capped := a.limitBody(http.HandlerFunc(a.dispatch))
+	a.root = a.observe(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, callbackPrefix) {
+			a.dispatch(w, r)
+			return
+		}
+		capped.ServeHTTP(w, r)
+	}))
 	return a
 }
 

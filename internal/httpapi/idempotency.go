@@ -12,6 +12,7 @@ import (
 
 	"github.com/siyu-commerce/siyu/internal/errs"
 	"github.com/siyu-commerce/siyu/internal/idempotency"
+	"github.com/siyu-commerce/siyu/internal/identity"
 )
 
 // pollEvery is how often a repeat of a key still in flight looks again.
@@ -47,64 +48,78 @@ func validIdempotencyKey(k string) bool {
 // responses through a shared key.
 func (a *api) idempotent(next buyerHandler) buyerHandler {
 	return func(w http.ResponseWriter, r *http.Request, buyerID string) {
-		key := r.Header.Get("Idempotency-Key")
-		if key == "" {
-			next(w, r, buyerID)
-			return
-		}
-		if !validIdempotencyKey(key) {
-			writeError(w, r, errBadKey)
-			return
-		}
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				writeError(w, r, errBodyTooLarge(mbe.Limit))
-				return
-			}
-			writeError(w, r, errs.E(errs.Invalid, "malformed_json", "the request body could not be read"))
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		rec := idempotency.Record{Scope: "buyer:" + buyerID, Key: key, RequestHash: requestHash(r, body), CreatedAt: a.clock.Now()}
+		a.once(w, r, "buyer:"+buyerID, func(w http.ResponseWriter, r *http.Request) { next(w, r, buyerID) })
+	}
+}
 
-		ctx := r.Context()
-		deadline := time.Now().Add(a.limits.IdempotencyWait)
-		for {
-			prev, claimed, err := a.d.Idempotency.ClaimKey(ctx, rec)
-			switch {
-			case err != nil:
-				writeError(w, r, errs.Wrap(err, "claim idempotency key"))
-				return
-			case claimed:
-				a.runOnce(w, r, buyerID, rec, next)
-				return
-			case prev.RequestHash != rec.RequestHash:
-				writeError(w, r, errKeyReused)
-				return
-			case prev.Status != 0:
-				replay(w, prev)
-				return
-			case time.Now().After(deadline):
-				writeError(w, r, errKeyInFlight)
-				return
-			}
-			// Claiming again rather than merely reading: if the first
-			// request failed and released its key, this repeat takes over.
-			select {
-			case <-ctx.Done():
-				writeError(w, r, errs.E(errs.Unavailable, "request_cancelled", "the request was cancelled"))
-				return
-			case <-time.After(pollEvery):
-			}
+// adminIdempotent is idempotent for an operator's request (a refund by
+// finance): keys are scoped to the operator.
+func (a *api) adminIdempotent(next adminHandler) adminHandler {
+	return func(w http.ResponseWriter, r *http.Request, op identity.Principal) {
+		a.once(w, r, "operator:"+op.ID, func(w http.ResponseWriter, r *http.Request) { next(w, r, op) })
+	}
+}
+
+// once runs next under the request's Idempotency-Key, if it has one, within
+// scope.
+func (a *api) once(w http.ResponseWriter, r *http.Request, scope string, next http.HandlerFunc) {
+	key := r.Header.Get("Idempotency-Key")
+	if key == "" {
+		next(w, r)
+		return
+	}
+	if !validIdempotencyKey(key) {
+		writeError(w, r, errBadKey)
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeError(w, r, errBodyTooLarge(mbe.Limit))
+			return
+		}
+		writeError(w, r, errs.E(errs.Invalid, "malformed_json", "the request body could not be read"))
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	rec := idempotency.Record{Scope: scope, Key: key, RequestHash: requestHash(r, body), CreatedAt: a.clock.Now()}
+
+	ctx := r.Context()
+	deadline := time.Now().Add(a.limits.IdempotencyWait)
+	for {
+		prev, claimed, err := a.d.Idempotency.ClaimKey(ctx, rec)
+		switch {
+		case err != nil:
+			writeError(w, r, errs.Wrap(err, "claim idempotency key"))
+			return
+		case claimed:
+			a.runOnce(w, r, rec, next)
+			return
+		case prev.RequestHash != rec.RequestHash:
+			writeError(w, r, errKeyReused)
+			return
+		case prev.Status != 0:
+			replay(w, prev)
+			return
+		case time.Now().After(deadline):
+			writeError(w, r, errKeyInFlight)
+			return
+		}
+		// Claiming again rather than merely reading: if the first
+		// request failed and released its key, this repeat takes over.
+		select {
+		case <-ctx.Done():
+			writeError(w, r, errs.E(errs.Unavailable, "request_cancelled", "the request was cancelled"))
+			return
+		case <-time.After(pollEvery):
 		}
 	}
 }
 
 // runOnce runs the first request of a key, stores its response and only
 // then sends it, so a client never holds a response a repeat cannot replay.
-func (a *api) runOnce(w http.ResponseWriter, r *http.Request, buyerID string, rec idempotency.Record, next buyerHandler) {
+func (a *api) runOnce(w http.ResponseWriter, r *http.Request, rec idempotency.Record, next http.HandlerFunc) {
 	// The key's fate must be settled even if the client hangs up.
 	ctx := context.WithoutCancel(r.Context())
 	rw := &recorder{header: http.Header{}}
@@ -116,7 +131,7 @@ func (a *api) runOnce(w http.ResponseWriter, r *http.Request, buyerID string, re
 			}
 		}
 	}()
-	next(rw, r, buyerID)
+	next(rw, r)
 	finished = true
 	status := rw.statusCode()
 	if status >= 500 {

@@ -32,6 +32,17 @@ func (a *api) buyerRoutes() {
 	a.handle("GET /api/v1/orders/{id}", a.buyer(a.getMyOrder))
 	a.handle("POST /api/v1/orders/{id}/cancel", a.buyer(a.cancelMyOrder))
 	a.handle("POST /api/v1/orders/{id}/confirm-receipt", a.buyer(a.confirmReceipt))
+
+	// Paying: the buyer gets the signed parameters of wx.requestPayment
+	// and may read the payment's state; only the platform's callback (or
+	// our query of it) records the money.
+	a.handle("POST /api/v1/orders/{id}/payments", a.buyer(a.idempotent(a.payOrder)))
+	a.handle("GET /api/v1/orders/{id}/payment", a.buyer(a.getMyPayment))
+
+	a.handle("POST /api/v1/orders/{id}/after-sales", a.buyer(a.idempotent(a.requestAfterSale)))
+	a.handle("GET /api/v1/after-sales", a.buyer(a.listMyAfterSales))
+	a.handle("GET /api/v1/after-sales/{id}", a.buyer(a.getMyAfterSale))
+	a.handle("POST /api/v1/after-sales/{id}/withdraw", a.buyer(a.withdrawAfterSale))
 }
 
 // adminRoutes registers the admin API; each route names the roles besides
@@ -58,4 +69,21 @@ func (a *api) adminRoutes() {
 	a.handle("POST /admin/api/v1/orders/{id}/ship", a.admin(orderWriteRoles, a.shipOrder))
 	a.handle("POST /admin/api/v1/orders/{id}/close", a.admin(orderWriteRoles, a.closeOrder))
 	a.handle("POST /admin/api/v1/orders/{id}/deliver", a.admin(orderWriteRoles, a.deliverOrder))
+
+	a.handle("GET /admin/api/v1/after-sales", a.admin(afterSaleReadRoles, a.adminListAfterSales))
+	a.handle("GET /admin/api/v1/after-sales/{id}", a.admin(afterSaleReadRoles, a.adminGetAfterSale))
+	a.handle("POST /admin/api/v1/after-sales/{id}/approve", a.admin(afterSaleWriteRoles, a.decideAfterSale(a.d.Refunds.ApproveAfterSale)))
+	a.handle("POST /admin/api/v1/after-sales/{id}/reject", a.admin(afterSaleWriteRoles, a.decideAfterSale(a.d.Refunds.RejectAfterSale)))
+	a.handle("POST /admin/api/v1/after-sales/{id}/receive-return", a.admin(afterSaleWriteRoles, a.decideAfterSale(a.d.Refunds.ReceiveReturn)))
+
+	a.handle("POST /admin/api/v1/orders/{id}/refunds", a.admin(refundRoles, a.adminIdempotent(a.createRefund)))
+	a.handle("GET /admin/api/v1/orders/{id}/refunds", a.admin(refundRoles, a.listOrderRefunds))
+	a.handle("GET /admin/api/v1/refunds", a.admin(refundRoles, a.listRefunds))
+	a.handle("GET /admin/api/v1/refunds/{id}", a.admin(refundRoles, a.getRefund))
+	a.handle("POST /admin/api/v1/refunds/{id}/resolve", a.admin(refundRoles, a.resolveRefund))
+
+	a.handle("GET /admin/api/v1/ledger/trial-balance", a.admin(financeRoles, a.trialBalance))
+	a.handle("GET /admin/api/v1/ledger/accounts/{account}/statement", a.admin(financeRoles, a.accountStatement))
+	a.handle("GET /admin/api/v1/ledger/settlements/{day}", a.admin(financeRoles, a.settlement))
+	a.handle("GET /admin/api/v1/ledger/check", a.admin(financeRoles, a.checkLedger))
 }

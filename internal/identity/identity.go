@@ -125,6 +125,8 @@ type Store interface {
 	// now as the last login. Two concurrent calls for a new openid yield
 	// one buyer.
 	UpsertBuyer(ctx context.Context, openID, unionID, sessionKey string, now time.Time) (*Buyer, error)
+	// Buyer returns a buyer by id; ErrBuyerNotFound if absent.
+	Buyer(ctx context.Context, id string) (*Buyer, error)
 
 	CreateSession(ctx context.Context, sess *Session) error
 	// SessionByHash returns a session by its token hash, revoked or expired

@@ -88,6 +88,16 @@ func wechatUnavailable(cause error) error {
 		Message: "WeChat login is unavailable; try again later", Err: cause}
 }
 
+// OpenID returns a buyer's openid, for paying through WeChat Pay as that
+// payer. It never leaves the server.
+func (s *Service) OpenID(ctx context.Context, buyerID string) (string, error) {
+	b, err := s.Store.Buyer(ctx, buyerID)
+	if err != nil {
+		return "", err
+	}
+	return b.OpenID, nil
+}
+
 // Authenticate returns who a token belongs to. A missing, unknown, expired or
 // revoked token is ErrUnauthenticated, whichever it was.
 func (s *Service) Authenticate(ctx context.Context, token string) (Principal, error) {

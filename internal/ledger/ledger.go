@@ -12,8 +12,10 @@ package ledger
 
 import (
 	"context"
+	"fmt"
 	"time"
 
+	"github.com/siyu-commerce/siyu/internal/errs"
 	"github.com/siyu-commerce/siyu/internal/money"
 )
 
@@ -90,8 +92,12 @@ type Entry struct {
 }
 
 // Dr and Cr build entries.
-func Dr(account string, amount money.Fen) Entry { return Entry{Account: account, Side: Debit, Amount: amount} }
-func Cr(account string, amount money.Fen) Entry { return Entry{Account: account, Side: Credit, Amount: amount} }
+func Dr(account string, amount money.Fen) Entry {
+	return Entry{Account: account, Side: Debit, Amount: amount}
+}
+func Cr(account string, amount money.Fen) Entry {
+	return Entry{Account: account, Side: Credit, Amount: amount}
+}
 
 // Transfer is one balanced movement.
 type Transfer struct {
@@ -157,4 +163,127 @@ type Store interface {
 	// CheckLedger verifies every invariant in the database and returns the
 	// breaches (none: the book is sound).
 	CheckLedger(ctx context.Context) ([]Breach, error)
+	// LedgerStats counts the book, for the report of a sound check.
+	LedgerStats(ctx context.Context) (Stats, error)
+	// CreateAccount adds an account (a promoter's or a buyer's balance). It
+	// is a no-op if an identical account exists and ErrAccountConflict if
+	// one with the same id differs.
+	CreateAccount(ctx context.Context, a Account) error
+	// Settlement reports one business day (Asia/Shanghai) from the posted
+	// transfers of kinds payment, payment_fee, refund and refund_fee.
+	Settlement(ctx context.Context, day time.Time) (Settlement, error)
+}
+
+// Transfer ids are business keys, so a retry of the same business event maps
+// to the same transfer and cannot post twice. The domains that write
+// transfers follow one convention, which CheckLedger relies on:
+//
+//	"payment:<payment id>"      kind "payment",     ref the order id
+//	"payment_fee:<payment id>"  kind "payment_fee", ref the order id
+//	"refund:<refund id>"        kind "refund",      ref the order id
+//	"refund_fee:<refund id>"    kind "refund_fee",  ref the order id
+//
+// One payment, one "payment" transfer; one refund, one "refund" transfer.
+const (
+	KindPayment    = "payment"
+	KindPaymentFee = "payment_fee"
+	KindRefund     = "refund"
+	KindRefundFee  = "refund_fee"
+)
+
+// PaymentID, PaymentFeeID, RefundID and RefundFeeID build the transfer ids of
+// the convention above.
+func PaymentID(paymentID string) string    { return KindPayment + ":" + paymentID }
+func PaymentFeeID(paymentID string) string { return KindPaymentFee + ":" + paymentID }
+func RefundID(refundID string) string      { return KindRefund + ":" + refundID }
+func RefundFeeID(refundID string) string   { return KindRefundFee + ":" + refundID }
+
+// Error codes of the ledger. Both are conflicts: the request was well formed
+// but the book's state refuses it.
+const (
+	CodeConflict     = "ledger_transfer_conflict"
+	CodeInsufficient = "ledger_insufficient"
+	CodeInvalid      = "ledger_transfer_invalid"
+	CodeNotFound     = "ledger_transfer_not_found"
+
+	CodeAccountConflict = "ledger_account_conflict"
+	CodeAccountNotFound = "ledger_account_not_found"
+	CodeAccountInvalid  = "ledger_account_invalid"
+)
+
+var (
+	// ErrConflict: a transfer id reused with other content, or a settle
+	// that contradicts the transfer's state.
+	ErrConflict = errs.E(errs.Conflict, CodeConflict, "ledger transfer conflicts with one already recorded")
+	// ErrInsufficient: an entry would take an account that may not go
+	// negative below zero, counting pending outflows.
+	ErrInsufficient = errs.E(errs.Conflict, CodeInsufficient, "ledger account has insufficient balance")
+	// ErrAccountConflict: an account id reused with another name, kind or
+	// sign rule.
+	ErrAccountConflict = errs.E(errs.Conflict, CodeAccountConflict, "ledger account conflicts with one already recorded")
+	// ErrAccountNotFound: no account with that id.
+	ErrAccountNotFound = errs.E(errs.NotFound, CodeAccountNotFound, "ledger account not found")
+	// ErrNotFound: no transfer with that id.
+	ErrNotFound = errs.E(errs.NotFound, CodeNotFound, "ledger transfer not found")
+)
+
+// Validate checks the shape of a transfer: an id, a kind, a state it may be
+// written in, two entries or more, each positive on a named account and a
+// side, and debits equal to credits. Whether the accounts exist is the
+// store's to check, in the same transaction as the write.
+func Validate(t Transfer) error {
+	var l errs.List
+	if t.ID == "" {
+		l.Add("id", CodeInvalid, "transfer needs an id")
+	}
+	if t.Kind == "" {
+		l.Add("kind", CodeInvalid, "transfer needs a kind")
+	}
+	switch t.State {
+	case Pending, Posted:
+	default:
+		// Voided is reached only by settling a pending transfer: a transfer
+		// born voided would never have moved money, so it has no place here.
+		l.Add("state", CodeInvalid, "transfer %s: state must be pending or posted, not %q", t.ID, t.State)
+	}
+	if len(t.Entries) < 2 {
+		l.Add("entries", CodeInvalid, "transfer %s: needs at least two entries", t.ID)
+	}
+	var dr, cr money.Fen
+	for i, e := range t.Entries {
+		if e.Account == "" {
+			l.Add(fmt.Sprintf("entries[%d].account", i), CodeInvalid, "transfer %s: entry without an account", t.ID)
+		}
+		if e.Amount <= 0 {
+			l.Add(fmt.Sprintf("entries[%d].amount", i), CodeInvalid, "transfer %s: amount must be positive, got %d", t.ID, e.Amount)
+		}
+		switch e.Side {
+		case Debit:
+			dr += e.Amount
+		case Credit:
+			cr += e.Amount
+		default:
+			l.Add(fmt.Sprintf("entries[%d].side", i), CodeInvalid, "transfer %s: side must be debit or credit, got %q", t.ID, e.Side)
+		}
+	}
+	if dr != cr {
+		l.Add("entries", CodeInvalid, "transfer %s: debits %d do not equal credits %d", t.ID, dr, cr)
+	}
+	return l.Err()
+}
+
+// Settlement is one business day's money as the ledger has it: the day runs
+// midnight to midnight in Asia/Shanghai, the merchant's and WeChat Pay's
+// day, so the report matches the platform's daily statement. Paid counts
+// payment transfers posted that day, Refunded refund transfers posted that
+// day (a refund pending at midnight counts on the day it is confirmed), Fees
+// payment fees less fees returned on refunds.
+type Settlement struct {
+	Day      time.Time `json:"day"` // midnight Asia/Shanghai
+	Payments int       `json:"payments"`
+	Paid     money.Fen `json:"paid"`
+	Refunds  int       `json:"refunds"`
+	Refunded money.Fen `json:"refunded"`
+	Fees     money.Fen `json:"fees"`
+	Net      money.Fen `json:"net"` // Paid - Refunded - Fees
 }

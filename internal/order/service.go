@@ -42,6 +42,13 @@ type Service struct {
 	Pricing   *pricing.Pipeline
 	Clock     clock.Clock
 	Config    Config
+
+	// BeforeClose, if set, runs before an unpaid order is closed (by its
+	// pay-window job or an operator) and must settle whatever payment the
+	// order has at the platform: a buyer may be paying at this very moment,
+	// and the reserved stock may only come back once no money can arrive
+	// for it. An error leaves the order as it is (the close job retries).
+	BeforeClose func(ctx context.Context, orderID string) error
 }
 
 // LineInput is a SKU and quantity a buyer asks for.
@@ -253,6 +260,11 @@ const (
 )
 
 // Cancel is the buyer cancelling an unpaid order.
+//
+// It does not wait for BeforeClose: the platform may refuse to close a
+// transaction in its first minutes, and a buyer's cancel must not fail on
+// that. A payment left open is closed by its reconciliation job, and money
+// that still arrives is captured after close and refunded in full.
 func (s *Service) Cancel(ctx context.Context, buyerID, id string) (*Order, error) {
 	return s.move(ctx, id, buyerID, Cancelled, "cancelled by buyer", nil)
 }
@@ -261,15 +273,43 @@ func (s *Service) Cancel(ctx context.Context, buyerID, id string) (*Order, error
 // closed it. Closing an order that is no longer pending payment changes
 // nothing and is not an error when it is the job doing it.
 func (s *Service) Close(ctx context.Context, id, reason string) (*Order, error) {
+	if err := s.settlePayment(ctx, id); err != nil {
+		return nil, err
+	}
 	return s.move(ctx, id, "", Closed, reason, nil)
 }
 
-// MarkPaid records a verified payment: the seam the payments capability
-// calls from its callback and query paths. It races Close cleanly: the
-// store serialises the two, and whichever is second finds a state it cannot
-// move from.
+// settlePayment runs BeforeClose. Its failure is reported as unavailable
+// whatever caused it: the close job treats a conflict as "the order moved
+// on" and would stop retrying, leaving an unpaid order open for good.
+func (s *Service) settlePayment(ctx context.Context, id string) error {
+	if s.BeforeClose == nil {
+		return nil
+	}
+	if err := s.BeforeClose(ctx, id); err != nil {
+		return &errs.Error{Kind: errs.Unavailable, Code: "payment_unsettled",
+			Message: "the order's payment could not be settled with the payment platform; try again", Err: err}
+	}
+	return nil
+}
+
+// MarkPaid records a payment confirmed outside the payment capability's
+// store (which applies PaidChange in the transaction of its capture). It
+// races Close cleanly: the store serialises the two, and whichever is second
+// finds a state it cannot move from.
 func (s *Service) MarkPaid(ctx context.Context, id string, paidAt time.Time) (*Order, error) {
-	return s.move(ctx, id, "", Paid, "", func(o *Order, _ time.Time) []jobs.Job {
+	return s.Store.UpdateOrder(ctx, id, func(o *Order) (Change, error) {
+		return s.PaidChange(o, paidAt)
+	})
+}
+
+// PaidChange moves o to paid as of paidAt and returns what the store must
+// write with it (the stock commit, the order.paid event). It is the one
+// rule for paying an order, shared by MarkPaid and the payment capture that
+// runs it inside its own transaction. An order already paid gives ErrNoop;
+// one that cannot be paid, ErrBadTransition.
+func (s *Service) PaidChange(o *Order, paidAt time.Time) (Change, error) {
+	return s.transition(o, Paid, "", func(o *Order, _ time.Time) []jobs.Job {
 		o.PaidAt = &paidAt
 		return nil
 	})
@@ -316,29 +356,35 @@ func (s *Service) move(ctx context.Context, id, buyerID string, to Status, reaso
 		if buyerID != "" && o.BuyerID != buyerID {
 			return Change{}, ErrNotFound
 		}
-		if o.Status == to {
-			return Change{}, ErrNoop
-		}
-		if !CanMove(o.Status, to) {
-			return Change{}, ErrBadTransition(o.Status, to)
-		}
-		now := s.Clock.Now()
-		from := o.Status
-		o.Status, o.UpdatedAt = to, now
-		var c Change
-		switch to {
-		case Cancelled, Closed:
-			o.EndedAt, o.EndReason = &now, reason
-			c.Stock = StockRelease
-		case Paid:
-			c.Stock = StockCommit
-		}
-		if apply != nil {
-			c.Jobs = apply(o, now)
-		}
-		c.Events = []outbox.Event{s.event(o, from, to, reason, topicOf[to])}
-		return c, nil
+		return s.transition(o, to, reason, apply)
 	})
+}
+
+// transition moves o to the state to, in memory, and returns what the
+// store must write with it.
+func (s *Service) transition(o *Order, to Status, reason string, apply func(*Order, time.Time) []jobs.Job) (Change, error) {
+	if o.Status == to {
+		return Change{}, ErrNoop
+	}
+	if !CanMove(o.Status, to) {
+		return Change{}, ErrBadTransition(o.Status, to)
+	}
+	now := s.Clock.Now()
+	from := o.Status
+	o.Status, o.UpdatedAt = to, now
+	var c Change
+	switch to {
+	case Cancelled, Closed:
+		o.EndedAt, o.EndReason = &now, reason
+		c.Stock = StockRelease
+	case Paid:
+		c.Stock = StockCommit
+	}
+	if apply != nil {
+		c.Jobs = apply(o, now)
+	}
+	c.Events = []outbox.Event{s.event(o, from, to, reason, topicOf[to])}
+	return c, nil
 }
 
 var topicOf = map[Status]string{

@@ -12,6 +12,7 @@ package payment
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/siyu-commerce/siyu/internal/jobs"
@@ -29,6 +30,12 @@ const (
 	Succeeded State = "succeeded" // the platform confirmed the money arrived
 	Closed    State = "closed"    // closed at the platform unpaid
 )
+
+// OutTradeNo is the order's number at the platform: its id without the
+// dashes, 32 hex characters (WeChat Pay takes 6 to 32 of [0-9A-Za-z_|*-]).
+// One order, one number, so the platform itself refuses a second
+// transaction for the same order.
+func OutTradeNo(orderID string) string { return strings.ReplaceAll(orderID, "-", "") }
 
 // Payment is one attempt to pay one order; an order has at most one.
 type Payment struct {
@@ -128,6 +135,19 @@ type RefundRequest struct {
 // Gateway is a payment platform, as this domain needs it. The WeChat Pay v3
 // implementation lives in internal/wechat/pay; in sandbox mode the same
 // implementation talks to the simulator.
+//
+// Two platform answers change what this domain does, so implementations
+// report them as errors carrying these codes (errs.Is):
+//   - CodeTradeNotFound from QueryPayment or ClosePayment: the platform has
+//     no transaction with that out_trade_no (WeChat's ORDER_NOT_EXIST): the
+//     prepay never reached it, so nothing there can be paid.
+//   - CodeTradePaid from ClosePayment: the transaction is paid and cannot
+//     be closed (WeChat's ORDERPAID): query it and capture.
+//
+// Prepay with the same request again must give the same transaction:
+// WeChat Pay answers a repeated JSAPI prepay of an out_trade_no with
+// identical parameters with the same prepay_id, and Pay relies on that to
+// hand a buyer fresh signed parameters without a second transaction.
 type Gateway interface {
 	Prepay(ctx context.Context, r PrepayRequest) (prepayID string, p PayParams, err error)
 	QueryPayment(ctx context.Context, outTradeNo string) (Transaction, error)
@@ -136,9 +156,12 @@ type Gateway interface {
 	QueryRefund(ctx context.Context, outRefundNo string) (RefundResult, error)
 }
 
-// Capture is what a capture writes beside the payment, in one transaction.
+// Capture is what an UpdatePayment writes beside the payment, in one
+// transaction.
 type Capture struct {
-	Order     order.Change // the order's move to paid (stock commit, its events)
+	// Order is the order's change (its move to paid: stock commit, its
+	// events); nil leaves the order row as it is.
+	Order     *order.Change
 	Transfers []ledger.Transfer
 	Events    []outbox.Event
 	Jobs      []jobs.Job
@@ -149,11 +172,18 @@ type Store interface {
 	// CreatePayment inserts a payment; one per order (ErrExists if the
 	// order has one: the caller reads it instead).
 	CreatePayment(ctx context.Context, p *Payment, js []jobs.Job) error
+	// PaymentByOrder and PaymentByOutTradeNo read one payment; ErrNotFound
+	// if absent.
 	PaymentByOrder(ctx context.Context, orderID string) (*Payment, error)
 	PaymentByOutTradeNo(ctx context.Context, outTradeNo string) (*Payment, error)
 	// UpdatePayment locks the payment and then its order, lets fn change
-	// both, and writes payment, order (with c.Order's stock effect, events
-	// and jobs), the transfers, events and jobs in one transaction. fn
-	// returning ErrNoop writes nothing.
+	// both, and writes payment, order (when c.Order is set, with its stock
+	// effect, events and jobs), the transfers, events and jobs in one
+	// transaction. fn returning ErrNoop writes nothing and returns the
+	// payment as it was; any other error writes nothing and is returned.
+	// Two concurrent updates of one payment are serialised: the second sees
+	// the first's result. The amounts, order and out_trade_no of a payment
+	// are fixed at creation; fn may change its state, prepay id,
+	// transaction id, fee, paid_at and updated_at.
 	UpdatePayment(ctx context.Context, outTradeNo string, fn func(p *Payment, o *order.Order) (Capture, error)) (*Payment, error)
 }

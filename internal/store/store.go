@@ -14,9 +14,12 @@ import (
 	"github.com/siyu-commerce/siyu/internal/identity"
 	"github.com/siyu-commerce/siyu/internal/inventory"
 	"github.com/siyu-commerce/siyu/internal/jobs"
+	"github.com/siyu-commerce/siyu/internal/ledger"
 	"github.com/siyu-commerce/siyu/internal/order"
 	"github.com/siyu-commerce/siyu/internal/outbox"
+	"github.com/siyu-commerce/siyu/internal/payment"
 	"github.com/siyu-commerce/siyu/internal/platform/seal"
+	"github.com/siyu-commerce/siyu/internal/refund"
 	"github.com/siyu-commerce/siyu/internal/store/postgres"
 	"github.com/siyu-commerce/siyu/internal/store/sqlite"
 )
@@ -31,6 +34,9 @@ type Engine interface {
 	jobs.Store
 	idempotency.Store
 	identity.Store
+	ledger.Store
+	payment.Store
+	refund.Store
 	Ping(ctx context.Context) error
 	Migrate(ctx context.Context) (int, error)
 	Pending(ctx context.Context) (int, error)

@@ -55,7 +55,10 @@ func New(t testing.TB, engine Engine, mod func(*config.Config)) *App {
 		mod(&cfg)
 	}
 	clk := clock.NewFake(Start)
-	a, err := app.New(context.Background(), cfg, app.Options{Clock: clk, Log: testLogger(t)})
+	// The pay simulator's callback retries (WeChat's 24-hour schedule) are
+	// compressed 100,000 times and refunds complete at once, so a test waits
+	// for them with PaySandbox.Flush, never with sleeps.
+	a, err := app.New(context.Background(), cfg, app.Options{Clock: clk, Log: testLogger(t), PayCompress: 100000, RefundDelay: time.Millisecond})
 	if err != nil {
 		t.Fatalf("apptest: %v", err)
 	}

@@ -31,6 +31,23 @@ func (s *Store) UpsertBuyer(ctx context.Context, openID, unionID, sessionKey str
 	return &b, nil
 }
 
+func (s *Store) Buyer(ctx context.Context, id string) (*identity.Buyer, error) {
+	if !ids.Valid(id) {
+		return nil, identity.ErrBuyerNotFound
+	}
+	b := identity.Buyer{ID: id}
+	err := s.pool.QueryRow(ctx, `SELECT openid, unionid, created_at, last_login_at FROM buyers WHERE id = $1`, id).
+		Scan(&b.OpenID, &b.UnionID, &b.CreatedAt, &b.LastLoginAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, identity.ErrBuyerNotFound
+	}
+	if err != nil {
+		return nil, errs.Wrap(err, "identity: buyer")
+	}
+	b.CreatedAt, b.LastLoginAt = b.CreatedAt.UTC(), b.LastLoginAt.UTC()
+	return &b, nil
+}
+
 func (s *Store) CreateSession(ctx context.Context, sess *identity.Session) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (id, token_hash, kind, subject_id, role, created_at, expires_at, revoked_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,

@@ -241,24 +241,10 @@ func (s *Store) UpdateOrder(ctx context.Context, id string, fn func(o *order.Ord
 		if err != nil {
 			return err
 		}
-		shipTo, err := s.sealShipTo(o.ShipTo)
-		if err != nil {
+		w := &pgx.Batch{}
+		if err := s.queueOrderChange(w, o, c); err != nil {
 			return err
 		}
-		w := &pgx.Batch{}
-		w.Queue(`UPDATE orders SET status = $1, ship_to = $2, remark = $3, paid_at = $4,
-			carrier = $5, tracking_no = $6, shipped_at = $7, delivered_at = $8, completed_at = $9,
-			ended_at = $10, end_reason = $11, updated_at = $12
-			WHERE id = $13`,
-			o.Status, shipTo, o.Remark, o.PaidAt, o.Carrier, o.TrackingNo, o.ShippedAt,
-			o.DeliveredAt, o.CompletedAt, o.EndedAt, o.EndReason, o.UpdatedAt, id)
-		if reason, ok := orderStockReason[c.Stock]; ok {
-			// A short release or commit means the reservation was lost:
-			// a bug, never a buyer's error, so it stays an internal error.
-			queueOrderStock(w, o, reason, o.UpdatedAt)
-		}
-		queueEvents(w, c.Events)
-		queueJobs(w, c.Jobs)
 		if err := tx.SendBatch(ctx, w).Close(); err != nil {
 			return err
 		}
@@ -272,6 +258,32 @@ func (s *Store) UpdateOrder(ctx context.Context, id string, fn func(o *order.Ord
 		return nil, errs.Wrap(err, "order: update %s", id)
 	}
 	return saved, nil
+}
+
+// queueOrderChange queues the save of an order changed in a transaction
+// with what its change brings: the stock effect, events and jobs.
+// UpdateOrder and the stores of other domains that move an order in their
+// own transaction (a payment's capture) share it, so an order moves the same
+// way whoever moves it.
+func (s *Store) queueOrderChange(b *pgx.Batch, o *order.Order, c order.Change) error {
+	shipTo, err := s.sealShipTo(o.ShipTo)
+	if err != nil {
+		return err
+	}
+	b.Queue(`UPDATE orders SET status = $1, ship_to = $2, remark = $3, paid_at = $4,
+		carrier = $5, tracking_no = $6, shipped_at = $7, delivered_at = $8, completed_at = $9,
+		ended_at = $10, end_reason = $11, updated_at = $12
+		WHERE id = $13`,
+		o.Status, shipTo, o.Remark, o.PaidAt, o.Carrier, o.TrackingNo, o.ShippedAt,
+		o.DeliveredAt, o.CompletedAt, o.EndedAt, o.EndReason, o.UpdatedAt, o.ID)
+	if reason, ok := orderStockReason[c.Stock]; ok {
+		// A short release or commit means the reservation was lost: a
+		// bug, never a buyer's error, so it stays an internal error.
+		queueOrderStock(b, o, reason, o.UpdatedAt)
+	}
+	queueEvents(b, c.Events)
+	queueJobs(b, c.Jobs)
+	return nil
 }
 
 // errNothingToWrite rolls back a transaction that has nothing to commit
@@ -320,8 +332,15 @@ func queueOrderStock(b *pgx.Batch, o *order.Order, reason inventory.Reason, at t
 // UPDATE") and its lines. Once the batch is read, *found says whether the
 // order exists and o holds it.
 func (s *Store) queueLoadOrder(b *pgx.Batch, id, lock string) (o *order.Order, found *bool) {
+	return s.queueLoadOrderBy(b, "$1", id, lock)
+}
+
+// queueLoadOrderBy is queueLoadOrder for an order named by idExpr, an SQL
+// expression of $1 (arg) giving its id: a store that knows the order only
+// through its own row (a payment) locks it in the same round trip.
+func (s *Store) queueLoadOrderBy(b *pgx.Batch, idExpr string, arg any, lock string) (o *order.Order, found *bool) {
 	o, found = &order.Order{}, new(bool)
-	b.Queue(`SELECT `+orderColumns+` FROM orders WHERE id = $1 `+lock, id).QueryRow(func(row pgx.Row) error {
+	b.Queue(`SELECT `+orderColumns+` FROM orders WHERE id = `+idExpr+` `+lock, arg).QueryRow(func(row pgx.Row) error {
 		got, err := s.scanOrder(row)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
@@ -332,9 +351,9 @@ func (s *Store) queueLoadOrder(b *pgx.Batch, id, lock string) (o *order.Order, f
 		*o, *found = *got, true
 		return nil
 	})
-	b.Queue(`SELECT `+orderLineColumns+` FROM order_lines WHERE order_id = $1 ORDER BY position`, id).Query(func(rows pgx.Rows) error {
+	b.Queue(`SELECT `+orderLineColumns+` FROM order_lines WHERE order_id = `+idExpr+` ORDER BY position`, arg).Query(func(rows pgx.Rows) error {
 		byOrder, err := scanOrderLines(rows)
-		o.Lines = byOrder[id]
+		o.Lines = byOrder[o.ID]
 		return err
 	})
 	return o, found

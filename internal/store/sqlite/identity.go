@@ -35,6 +35,21 @@ func (s *Store) UpsertBuyer(ctx context.Context, openID, unionID, sessionKey str
 	return &b, nil
 }
 
+func (s *Store) Buyer(ctx context.Context, id string) (*identity.Buyer, error) {
+	b := identity.Buyer{ID: id}
+	var created, last int64
+	err := s.r.QueryRowContext(ctx, `SELECT openid, unionid, created_at, last_login_at FROM buyers WHERE id = ?`, id).
+		Scan(&b.OpenID, &b.UnionID, &created, &last)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, identity.ErrBuyerNotFound
+	}
+	if err != nil {
+		return nil, errs.Wrap(err, "identity: buyer")
+	}
+	b.CreatedAt, b.LastLoginAt = fromTS(created), fromTS(last)
+	return &b, nil
+}
+
 func (s *Store) CreateSession(ctx context.Context, sess *identity.Session) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO sessions (id, token_hash, kind, subject_id, role, created_at, expires_at, revoked_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -175,18 +175,7 @@ func (s *Store) UpdateOrder(ctx context.Context, id string, fn func(o *order.Ord
 		if err != nil {
 			return err
 		}
-		if err := s.saveOrder(ctx, tx, o); err != nil {
-			return err
-		}
-		if reason, ok := orderStockReason[c.Stock]; ok {
-			if err := changeOrderStock(ctx, tx, o, reason, o.UpdatedAt); err != nil {
-				return err
-			}
-		}
-		if err := insertEvents(ctx, tx, c.Events); err != nil {
-			return err
-		}
-		if err := insertJobs(ctx, tx, c.Jobs); err != nil {
+		if err := s.writeOrderChange(ctx, tx, o, c); err != nil {
 			return err
 		}
 		saved = o
@@ -196,6 +185,25 @@ func (s *Store) UpdateOrder(ctx context.Context, id string, fn func(o *order.Ord
 		return nil, errs.Wrap(err, "order: update %s", id)
 	}
 	return saved, nil
+}
+
+// writeOrderChange saves an order changed inside tx with what its change
+// brings: the stock effect, events and jobs. UpdateOrder and the stores of
+// other domains that move an order in their own transaction (a payment's
+// capture) share it, so an order moves the same way whoever moves it.
+func (s *Store) writeOrderChange(ctx context.Context, tx *sql.Tx, o *order.Order, c order.Change) error {
+	if err := s.saveOrder(ctx, tx, o); err != nil {
+		return err
+	}
+	if reason, ok := orderStockReason[c.Stock]; ok {
+		if err := changeOrderStock(ctx, tx, o, reason, o.UpdatedAt); err != nil {
+			return err
+		}
+	}
+	if err := insertEvents(ctx, tx, c.Events); err != nil {
+		return err
+	}
+	return insertJobs(ctx, tx, c.Jobs)
 }
 
 // saveOrder writes what a transition may change. Amounts and lines are

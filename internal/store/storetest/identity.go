@@ -45,6 +45,12 @@ func testUpsertBuyer(t *testing.T, s Engine) {
 	if again.ID != first.ID || again.UnionID != "u-alice" || !again.CreatedAt.Equal(identityT0) || !again.LastLoginAt.Equal(later) {
 		t.Fatalf("second upsert = %+v, want id %s, unionid kept, created_at kept, last login moved", again, first.ID)
 	}
+	if got, err := s.Buyer(ctx, first.ID); err != nil || got.OpenID != "o-alice" || got.UnionID != "u-alice" {
+		t.Fatalf("Buyer(%s) = %+v, %v", first.ID, got, err)
+	}
+	if _, err := s.Buyer(ctx, ids.New()); !errors.Is(err, identity.ErrBuyerNotFound) {
+		t.Fatalf("an unknown buyer: %v", err)
+	}
 	other, err := s.UpsertBuyer(ctx, "o-bob", "", "key-3", later)
 	if err != nil {
 		t.Fatal(err)

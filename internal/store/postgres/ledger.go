@@ -1,0 +1,440 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/siyu-commerce/siyu/internal/errs"
+	"github.com/siyu-commerce/siyu/internal/ledger"
+)
+
+// postTransfers writes transfers inside tx: a domain store calls it in the
+// transaction of the change the transfers account for. A transfer whose id
+// is recorded already is skipped when identical (a retry) and refused with
+// ledger.ErrConflict when not; an account that would go below what it may
+// fails the call with ledger.ErrInsufficient, and the caller's rollback
+// takes everything with it.
+//
+// Three round trips however many transfers: insert the transfers (a
+// concurrent writer of the same id waits for the first to commit, then
+// finds it), compare those that existed, then one batch of the ledger lock,
+// the entries and the account updates.
+func postTransfers(ctx context.Context, tx pgx.Tx, ts []ledger.Transfer) error {
+	in, err := distinctTransfers(ts)
+	if err != nil || len(in) == 0 {
+		return err
+	}
+	var (
+		tid, kind, ref, state []string
+		created               []time.Time
+	)
+	now := time.Now()
+	for i := range in {
+		if in[i].CreatedAt.IsZero() {
+			in[i].CreatedAt = now
+		}
+		t := in[i]
+		tid, kind, ref = append(tid, t.ID), append(kind, t.Kind), append(ref, t.Ref)
+		state, created = append(state, string(t.State)), append(created, t.CreatedAt)
+	}
+	rows, err := tx.Query(ctx, `INSERT INTO ledger_transfers (id, kind, ref, state, created_at)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+		ON CONFLICT (id) DO NOTHING RETURNING id`, tid, kind, ref, state, created)
+	if err != nil {
+		return err
+	}
+	inserted, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	isNew := make(map[string]bool, len(inserted))
+	for _, id := range inserted {
+		isNew[id] = true
+	}
+	var fresh []ledger.Transfer
+	var old []string
+	for _, t := range in {
+		if isNew[t.ID] {
+			fresh = append(fresh, t)
+		} else {
+			old = append(old, t.ID)
+		}
+	}
+	if err := sameAsStored(ctx, tx, in, old); err != nil || len(fresh) == 0 {
+		return err
+	}
+
+	b := &pgx.Batch{}
+	queueLedgerLock(b)
+	var (
+		eid, account, side []string
+		pos                []int32
+		amount             []int64
+		at                 []time.Time
+	)
+	for _, t := range fresh {
+		for i, e := range t.Entries {
+			eid, pos, account = append(eid, t.ID), append(pos, int32(i)), append(account, e.Account)
+			side, amount, at = append(side, string(e.Side)), append(amount, int64(e.Amount)), append(at, t.CreatedAt)
+		}
+	}
+	b.Queue(`INSERT INTO ledger_entries (transfer_id, position, account_id, side, amount, created_at)
+		SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[])`,
+		eid, pos, account, side, amount, at)
+	moved := queueMoveAccounts(b, ledger.Movements(fresh))
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "23503" && pe.ConstraintName == "ledger_entries_account_id_fkey" {
+			return errs.Field("entries", ledger.CodeAccountNotFound, "an entry names no ledger account: %s", pe.Detail)
+		}
+		return err
+	}
+	return moved()
+}
+
+// ledgerLock is the transaction-scoped advisory lock every ledger write
+// takes just before it touches account rows ("ledg" in ASCII). Sorting the
+// accounts orders the locks of one call, but a transaction may call the
+// helpers twice (a refund settles its intent, then posts its payout) and
+// hold one call's accounts while it waits for the next's, against another
+// transaction doing the opposite. Every payment, fee and payout moves the
+// clearing account, so ledger writers queue on its row anyway: queuing on
+// this lock instead, taken at the same moment, costs no concurrency and
+// leaves no lock order to get wrong.
+const ledgerLock = 0x6c656467
+
+func queueLedgerLock(b *pgx.Batch) { b.Queue(`SELECT pg_advisory_xact_lock($1)`, int64(ledgerLock)) }
+
+// distinctTransfers validates ts and drops repeats of one id within the
+// call, refusing a repeat that differs. They come back sorted by id, the
+// order their rows are inserted and so locked: two calls writing some of
+// the same new ids then queue instead of deadlocking.
+func distinctTransfers(ts []ledger.Transfer) ([]ledger.Transfer, error) {
+	seen := make(map[string]ledger.Transfer, len(ts))
+	out := make([]ledger.Transfer, 0, len(ts))
+	for _, t := range ts {
+		if err := ledger.Validate(t); err != nil {
+			return nil, err
+		}
+		if prev, dup := seen[t.ID]; dup {
+			if !ledger.Identical(prev, t) {
+				return nil, fmt.Errorf("transfer %s twice in one call: %w", t.ID, ledger.ErrConflict)
+			}
+			continue
+		}
+		seen[t.ID] = t
+		out = append(out, t)
+	}
+	slices.SortFunc(out, func(a, b ledger.Transfer) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// sameAsStored checks that each transfer of in whose id is among old
+// repeats the stored one.
+func sameAsStored(ctx context.Context, tx pgx.Tx, in []ledger.Transfer, old []string) error {
+	if len(old) == 0 {
+		return nil
+	}
+	stored, err := loadTransfers(ctx, tx, old)
+	if err != nil {
+		return err
+	}
+	isOld := make(map[string]bool, len(old))
+	for _, id := range old {
+		isOld[id] = true
+	}
+	for _, t := range in {
+		if !isOld[t.ID] {
+			continue
+		}
+		if s, ok := stored[t.ID]; !ok || !ledger.Identical(*s, t) {
+			return fmt.Errorf("transfer %s: %w", t.ID, ledger.ErrConflict)
+		}
+	}
+	return nil
+}
+
+// queueMoveAccounts queues the updates of the accounts' running sums, in
+// the order given (sorted by ledger.Movements), and returns what reads
+// their outcome once the batch is sent. The update is conditional: an
+// account that may not go negative keeps its available balance (posted,
+// less pending outflows) at zero or above, unless the movement does not
+// lower it (an account found below zero can still be paid into). A refused
+// update is not an SQL error, so the batch runs on and the caller's
+// transaction stays usable.
+func queueMoveAccounts(b *pgx.Batch, ms []ledger.Movement) func() error {
+	var failed error
+	for _, m := range ms {
+		b.Queue(`UPDATE ledger_accounts SET
+				posted_debits = posted_debits + $1::bigint, posted_credits = posted_credits + $2::bigint,
+				pending_debits = pending_debits + $3::bigint, pending_credits = pending_credits + $4::bigint
+			WHERE id = $5 AND (allow_negative
+				OR CASE WHEN kind IN ('asset', 'expense')
+					THEN $1::bigint - $2::bigint - $4::bigint
+					ELSE $2::bigint - $1::bigint - $3::bigint END >= 0
+				OR CASE WHEN kind IN ('asset', 'expense')
+					THEN (posted_debits + $1::bigint) - (posted_credits + $2::bigint) - (pending_credits + $4::bigint)
+					ELSE (posted_credits + $2::bigint) - (posted_debits + $1::bigint) - (pending_debits + $3::bigint) END >= 0)`,
+			int64(m.PostedDebits), int64(m.PostedCredits), int64(m.PendingDebits), int64(m.PendingCredits), m.Account).
+			Exec(func(ct pgconn.CommandTag) error {
+				if ct.RowsAffected() != 1 && failed == nil {
+					// Entries exist only for known accounts (their foreign
+					// key), so a missing row here is a refusal.
+					failed = fmt.Errorf("account %s: %w", m.Account, ledger.ErrInsufficient)
+				}
+				return nil
+			})
+	}
+	return func() error { return failed }
+}
+
+// settleTransfers moves pending transfers to posted or voided inside tx, in
+// the transaction of the change that confirms them (a refund's success).
+// Settling one again to the state it has is a no-op; to the other, a
+// conflict. The transfers are locked in id order, then the ledger lock is
+// taken and the accounts updated in id order. Settling never lowers an account's available balance (pending
+// outflows counted already), so it cannot be refused for want of funds.
+func settleTransfers(ctx context.Context, tx pgx.Tx, ids []string, to ledger.State, at time.Time) error {
+	if to != ledger.Posted && to != ledger.Voided {
+		return errs.Field("state", ledger.CodeInvalid, "a transfer settles to posted or voided, not %q", to)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := tx.Query(ctx, `SELECT id, state FROM ledger_transfers WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
+	if err != nil {
+		return err
+	}
+	states := map[string]ledger.State{}
+	var (
+		id    string
+		state ledger.State
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&id, &state}, func() error { states[id] = state; return nil }); err != nil {
+		return err
+	}
+	var pending []string
+	for _, id := range ids {
+		switch st, ok := states[id]; {
+		case !ok:
+			return fmt.Errorf("transfer %s: %w", id, ledger.ErrNotFound)
+		case st == to:
+		case st == ledger.Pending:
+			pending = append(pending, id)
+			states[id] = to // a repeat of the id later in ids is then a no-op
+		default:
+			return fmt.Errorf("transfer %s is %s, cannot become %s: %w", id, st, to, ledger.ErrConflict)
+		}
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	rows, err = tx.Query(ctx, `SELECT account_id, side, amount FROM ledger_entries WHERE transfer_id = ANY($1)`, pending)
+	if err != nil {
+		return err
+	}
+	entries, err := pgx.CollectRows(rows, scanEntry)
+	if err != nil {
+		return err
+	}
+	b := &pgx.Batch{}
+	queueLedgerLock(b)
+	b.Queue(`UPDATE ledger_transfers SET state = $1, settled_at = $2 WHERE id = ANY($3)`, to, at, pending)
+	moved := queueMoveAccounts(b, ledger.SettleMovements(entries, to))
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	return moved()
+}
+
+func scanEntry(row pgx.CollectableRow) (ledger.Entry, error) {
+	var e ledger.Entry
+	err := row.Scan(&e.Account, &e.Side, &e.Amount)
+	return e, err
+}
+
+// querier is what reads need: a transaction or the pool.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// loadTransfers reads transfers with their entries, in one query.
+func loadTransfers(ctx context.Context, q querier, ids []string) (map[string]*ledger.Transfer, error) {
+	rows, err := q.Query(ctx, `SELECT t.id, t.kind, t.ref, t.state, t.created_at, t.settled_at,
+			e.account_id, e.side, e.amount
+		FROM ledger_transfers t JOIN ledger_entries e ON e.transfer_id = t.id
+		WHERE t.id = ANY($1) ORDER BY t.id, e.position`, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*ledger.Transfer{}
+	var (
+		r ledger.Transfer
+		e ledger.Entry
+	)
+	_, err = pgx.ForEachRow(rows, []any{&r.ID, &r.Kind, &r.Ref, &r.State, &r.CreatedAt, &r.SettledAt,
+		&e.Account, &e.Side, &e.Amount}, func() error {
+		t := out[r.ID]
+		if t == nil {
+			t = &ledger.Transfer{ID: r.ID, Kind: r.Kind, Ref: r.Ref, State: r.State, CreatedAt: r.CreatedAt.UTC()}
+			if r.SettledAt != nil {
+				at := r.SettledAt.UTC()
+				t.SettledAt = &at
+			}
+			out[r.ID] = t
+		}
+		t.Entries = append(t.Entries, e)
+		return nil
+	})
+	return out, err
+}
+
+// PostTransfers writes transfers in their own transaction.
+func (s *Store) PostTransfers(ctx context.Context, ts ...ledger.Transfer) error {
+	err := s.tx(ctx, func(tx pgx.Tx) error { return postTransfers(ctx, tx, ts) })
+	return errs.Wrap(err, "ledger: post")
+}
+
+// SettleTransfer settles one pending transfer in its own transaction.
+func (s *Store) SettleTransfer(ctx context.Context, id string, to ledger.State, at time.Time) error {
+	err := s.tx(ctx, func(tx pgx.Tx) error { return settleTransfers(ctx, tx, []string{id}, to, at) })
+	return errs.Wrap(err, "ledger: settle %s", id)
+}
+
+// Transfer reads one transfer.
+func (s *Store) Transfer(ctx context.Context, id string) (*ledger.Transfer, error) {
+	got, err := loadTransfers(ctx, s.pool, []string{id})
+	if err != nil {
+		return nil, errs.Wrap(err, "ledger: read transfer %s", id)
+	}
+	t, ok := got[id]
+	if !ok {
+		return nil, ledger.ErrNotFound
+	}
+	return t, nil
+}
+
+// CreateAccount adds an account, or finds the identical one there.
+func (s *Store) CreateAccount(ctx context.Context, a ledger.Account) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	// The insert that conflicts returns nothing; the select in the same
+	// statement cannot see a row committed after its snapshot, so a lost
+	// race reads the winner in a second statement.
+	ct, err := s.pool.Exec(ctx, `INSERT INTO ledger_accounts (id, name, kind, allow_negative)
+		VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`, a.ID, a.Name, a.Kind, a.AllowNegative)
+	if err != nil {
+		return errs.Wrap(err, "ledger: create account %s", a.ID)
+	}
+	if ct.RowsAffected() == 1 {
+		return nil
+	}
+	var got ledger.Account
+	if err := s.pool.QueryRow(ctx, `SELECT id, name, kind, allow_negative FROM ledger_accounts WHERE id = $1`,
+		a.ID).Scan(&got.ID, &got.Name, &got.Kind, &got.AllowNegative); err != nil {
+		return errs.Wrap(err, "ledger: create account %s", a.ID)
+	}
+	if got != a {
+		return fmt.Errorf("account %s: %w", a.ID, ledger.ErrAccountConflict)
+	}
+	return nil
+}
+
+// Balances is the trial balance: every account with its sums, by id.
+func (s *Store) Balances(ctx context.Context) ([]ledger.Balance, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, name, kind, allow_negative,
+		posted_debits, posted_credits, pending_debits, pending_credits FROM ledger_accounts ORDER BY id`)
+	if err != nil {
+		return nil, errs.Wrap(err, "ledger: balances")
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (ledger.Balance, error) {
+		var b ledger.Balance
+		err := row.Scan(&b.Account.ID, &b.Account.Name, &b.Account.Kind, &b.Account.AllowNegative,
+			&b.PostedDebits, &b.PostedCredits, &b.PendingDebits, &b.PendingCredits)
+		return b, err
+	})
+	return out, errs.Wrap(err, "ledger: balances")
+}
+
+// Statement lists an account's entries from from (inclusive) to to
+// (exclusive), newest first; a zero bound is open.
+func (s *Store) Statement(ctx context.Context, account string, from, to time.Time, limit int) ([]ledger.Line, error) {
+	limit = ledger.StatementLimit(limit)
+	// Open bounds become far ones, so the query is always one index range.
+	lo, hi := time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	if !from.IsZero() {
+		lo = from
+	}
+	if !to.IsZero() {
+		hi = to
+	}
+	b := &pgx.Batch{}
+	var exists bool
+	b.Queue(`SELECT EXISTS (SELECT 1 FROM ledger_accounts WHERE id = $1)`, account).
+		QueryRow(func(row pgx.Row) error { return row.Scan(&exists) })
+	var out []ledger.Line
+	b.Queue(`SELECT e.transfer_id, t.kind, t.ref, t.state, e.side, e.amount, e.created_at
+		FROM ledger_entries e JOIN ledger_transfers t ON t.id = e.transfer_id
+		WHERE e.account_id = $1 AND e.created_at >= $2 AND e.created_at < $3
+		ORDER BY e.created_at DESC, e.transfer_id DESC, e.position DESC LIMIT $4`, account, lo, hi, limit).
+		Query(func(rows pgx.Rows) error {
+			var err error
+			out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (ledger.Line, error) {
+				var l ledger.Line
+				err := row.Scan(&l.TransferID, &l.Kind, &l.Ref, &l.State, &l.Side, &l.Amount, &l.At)
+				l.At = l.At.UTC()
+				return l, err
+			})
+			return err
+		})
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, errs.Wrap(err, "ledger: statement %s", account)
+	}
+	if !exists {
+		return nil, ledger.ErrAccountNotFound
+	}
+	return out, nil
+}
+
+// Settlement reports one business day from the posted transfers of the
+// payment kinds, each counted on the day it was posted.
+func (s *Store) Settlement(ctx context.Context, day time.Time) (ledger.Settlement, error) {
+	start, end := ledger.BusinessDay(day)
+	rows, err := s.pool.Query(ctx, `SELECT t.kind, count(DISTINCT t.id), coalesce(sum(e.amount), 0)
+		FROM ledger_transfers t JOIN ledger_entries e ON e.transfer_id = t.id AND e.side = 'debit'
+		WHERE t.kind IN ('payment', 'payment_fee', 'refund', 'refund_fee') AND t.state = 'posted'
+			AND coalesce(t.settled_at, t.created_at) >= $1 AND coalesce(t.settled_at, t.created_at) < $2
+		GROUP BY t.kind`, start, end)
+	if err != nil {
+		return ledger.Settlement{}, errs.Wrap(err, "ledger: settlement")
+	}
+	sums := map[string]ledger.KindTotal{}
+	var (
+		kind string
+		k    ledger.KindTotal
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&kind, &k.Count, &k.Amount}, func() error {
+		sums[kind] = k
+		return nil
+	}); err != nil {
+		return ledger.Settlement{}, errs.Wrap(err, "ledger: settlement")
+	}
+	return ledger.NewSettlement(start, sums), nil
+}
+
+// LedgerStats counts the book.
+func (s *Store) LedgerStats(ctx context.Context) (ledger.Stats, error) {
+	var st ledger.Stats
+	err := s.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM ledger_transfers),
+		(SELECT count(*) FROM ledger_entries), (SELECT count(*) FROM ledger_accounts)`).
+		Scan(&st.Transfers, &st.Entries, &st.Accounts)
+	return st, errs.Wrap(err, "ledger: stats")
+}
