@@ -27,6 +27,7 @@ import (
 	"github.com/siyu-commerce/siyu/internal/order"
 	"github.com/siyu-commerce/siyu/internal/payment"
 	"github.com/siyu-commerce/siyu/internal/wechat/pay"
+	"github.com/siyu-commerce/siyu/internal/wechat/sandbox"
 )
 
 // payWorld is a world whose app pays through its WeChat Pay simulator:
@@ -96,6 +97,12 @@ func (w *world) buyerPays(orderID string) {
 		w.t.Fatalf("the simulated buyer pays: %v", err)
 	}
 	w.settle()
+}
+
+// failRefunds makes the platform fail every refund of the order: the money
+// leaves the merchant but cannot reach the buyer (REFUND.ABNORMAL).
+func (w *world) failRefunds(orderID string) {
+	w.app.PaySandbox.Inject(payment.OutTradeNo(orderID), sandbox.Faults{FailRefund: true})
 }
 
 // settle runs everything under way to its end: the simulator's callbacks
@@ -178,9 +185,9 @@ type platform struct {
 }
 
 // platformOf loads the sandbox keys the app made in its data directory
-// and learns its merchant and app ids from the simulator, asked about a
-// transaction the app prepaid.
-func (w *world) platformOf(outTradeNo string) platform {
+// and asks the simulator about a transaction the app prepaid, for the
+// merchant and app ids and, once paid, the platform's number and time.
+func (w *world) platformOf(outTradeNo string) (platform, payment.Transaction) {
 	w.t.Helper()
 	b, err := os.ReadFile(filepath.Join(w.app.Config.Dir(), "wechatpay-sandbox.pem"))
 	if err != nil {
@@ -194,17 +201,18 @@ func (w *world) platformOf(outTradeNo string) platform {
 	if err != nil {
 		w.t.Fatalf("query %s: %v", outTradeNo, err)
 	}
-	return platform{keys: keys, appID: tx.AppID, mchID: tx.MchID, now: w.app.Clock.Now}
+	return platform{keys: keys, appID: tx.AppID, mchID: tx.MchID, now: w.app.Clock.Now}, tx
 }
 
-// transaction is the resource of a TRANSACTION.SUCCESS notification.
-func (p platform) transaction(outTradeNo string, total money.Fen) map[string]any {
+// transaction is the resource of a TRANSACTION.SUCCESS notification of tx,
+// saying total was paid.
+func (p platform) transaction(tx payment.Transaction, total money.Fen) map[string]any {
 	return map[string]any{
-		"appid": p.appID, "mchid": p.mchID, "out_trade_no": outTradeNo,
-		"transaction_id": "4200000000" + strconv.FormatInt(p.now().Unix(), 10), "trade_type": "JSAPI",
+		"appid": p.appID, "mchid": p.mchID, "out_trade_no": tx.OutTradeNo,
+		"transaction_id": tx.TransactionID, "trade_type": "JSAPI",
 		"trade_state": "SUCCESS", "trade_state_desc": "支付成功", "bank_type": "OTHERS",
-		"success_time": p.now().Format(time.RFC3339),
-		"payer":        map[string]string{"openid": "o-test-payer"},
+		"success_time": tx.SuccessTime.Format(time.RFC3339),
+		"payer":        map[string]string{"openid": tx.PayerOpenID},
 		"amount":       map[string]any{"total": total, "payer_total": total, "currency": "CNY", "payer_currency": "CNY"},
 	}
 }

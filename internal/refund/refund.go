@@ -328,8 +328,9 @@ type Store interface {
 	// writes nothing.
 	UpdateRefund(ctx context.Context, outRefundNo string, fn func(r *Refund, a *AfterSale) (Change, error)) (*Refund, error)
 
-	// RestockReturn puts a refund's returned units back on hand, journalled
-	// with the refund as their reference, once: it reports false, changing
-	// nothing, if this refund's units were put back before.
+	// RestockReturn puts a refund's units (returned, or never shipped)
+	// back on hand, journalled with the refund as their reference, once: it
+	// reports false, changing nothing, if this refund's units were put back
+	// before (or there is no such refund).
 	RestockReturn(ctx context.Context, refundID string, ms []inventory.Movement) (bool, error)
 }

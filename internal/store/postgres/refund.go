@@ -100,16 +100,6 @@ func (s *Store) CreateRefund(ctx context.Context, in refund.Intent, plan refund.
 	return out, nil
 }
 
-// ensurePosition creates the order's position from its payment and lines on
-// its first refund, then locks it; later refunds must name the same
-// payment. Two first refunds racing meet at the primary key: the second
-// waits for the first to commit and then finds its row.
-// holdRefund reserves a new refund's amounts. Each update is conditional,
-// so no interleaving of refunds can take more than was paid, more units
-// than a line has, or more than refund.MaxRefunds refunds.
-// releaseRefund gives a closed refund's amounts back. The count stays: see
-// refund.MaxRefunds.
-// oneRow turns a conditional update that changed no row into refused.
 func insertRefund(ctx context.Context, tx pgx.Tx, r *refund.Refund) error {
 	var afterSale any
 	if r.AfterSaleID != "" {
@@ -357,10 +347,7 @@ func queryRefunds(ctx context.Context, db refundDB, q string, args ...any) ([]re
 	return out, err
 }
 
-// Position reads an order's refund position.
-// loadPosition reads an order with what its refunds hold; an order never
-// refunded reads with nothing held and no payment.
-// RestockReturn puts returned units back on hand once per refund: the
+// RestockReturn puts a refund's units back on hand once per refund: the
 // refund_restocks row is the key, inserted in the same transaction as the
 // stock it guards (a second delivery waits on it, then finds it). A SKU
 // deleted since the sale has no level to go back to and is skipped.

@@ -16,6 +16,10 @@ import (
 	"github.com/siyu-commerce/siyu/internal/refund"
 )
 
+// ensurePosition creates the order's position from its payment and lines on
+// its first refund, then locks it; later refunds must name the same
+// payment. Two first refunds racing meet at the primary key: the second
+// waits for the first to commit and then finds its row.
 func ensurePosition(ctx context.Context, tx pgx.Tx, p refund.Paid) error {
 	if _, err := tx.Exec(ctx, `INSERT INTO refund_positions (order_id, payment_id, out_trade_no, paid, fee, paid_at)
 		SELECT id, $2, $3, $4, $5, $6 FROM orders WHERE id = $1
@@ -43,6 +47,9 @@ func ensurePosition(ctx context.Context, tx pgx.Tx, p refund.Paid) error {
 	return nil
 }
 
+// holdRefund reserves a new refund's amounts. Each update is conditional,
+// so no interleaving of refunds can take more than was paid, more units
+// than a line has, or more than refund.MaxRefunds refunds.
 func holdRefund(ctx context.Context, tx pgx.Tx, r *refund.Refund) error {
 	tag, err := tx.Exec(ctx, `UPDATE refund_positions SET refunded = refunded + $1,
 			refunded_fee = refunded_fee + $2, shipping_refunded = shipping_refunded + $3, refund_count = refund_count + 1
@@ -63,6 +70,8 @@ func holdRefund(ctx context.Context, tx pgx.Tx, r *refund.Refund) error {
 	return nil
 }
 
+// releaseRefund gives a closed refund's amounts back. The count stays: see
+// refund.MaxRefunds.
 func releaseRefund(ctx context.Context, tx pgx.Tx, r *refund.Refund) error {
 	broken := fmt.Errorf("refund %s: its order's position holds less than it reserved", r.ID)
 	tag, err := tx.Exec(ctx, `UPDATE refund_positions SET refunded = refunded - $1,
@@ -84,6 +93,7 @@ func releaseRefund(ctx context.Context, tx pgx.Tx, r *refund.Refund) error {
 	return nil
 }
 
+// oneRow turns a conditional update that changed no row into refused.
 func oneRow(tag pgconn.CommandTag, err error, refused error) error {
 	if err != nil {
 		return err
@@ -94,6 +104,7 @@ func oneRow(tag pgconn.CommandTag, err error, refused error) error {
 	return nil
 }
 
+// Position reads an order's refund position.
 func (s *Store) Position(ctx context.Context, orderID string) (*refund.Position, error) {
 	if !ids.Valid(orderID) {
 		return nil, order.ErrNotFound
@@ -102,6 +113,8 @@ func (s *Store) Position(ctx context.Context, orderID string) (*refund.Position,
 	return p, errs.Wrap(err, "refund: position of %s", orderID)
 }
 
+// loadPosition reads an order with what its refunds hold; an order never
+// refunded reads with nothing held and no payment.
 func loadPosition(ctx context.Context, db refundDB, orderID string) (*refund.Position, error) {
 	p := refund.Position{OrderID: orderID}
 	var (

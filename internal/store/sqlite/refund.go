@@ -22,7 +22,7 @@ type refundDB interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// refundColumns are read in the order scanRefund scans them.
+// refundColumns are read in the order queryRefunds scans them.
 const refundColumns = `id, order_id, buyer_id, payment_id, coalesce(aftersale_id, ''), out_trade_no, out_refund_no,
 	key, source, reason, shipping, amount, fee, total, full_refund, return_goods, state, platform_refund_id,
 	failure, resolution, note, operator, created_at, updated_at, sent_at, finished_at`
@@ -93,14 +93,6 @@ func (s *Store) CreateRefund(ctx context.Context, in refund.Intent, plan refund.
 	return out, nil
 }
 
-// ensurePosition creates the order's position from its payment and lines on
-// its first refund; later refunds find it and must name the same payment.
-// holdRefund reserves a new refund's amounts. Each update is conditional,
-// so no interleaving of refunds can take more than was paid, more units
-// than a line has, or more than refund.MaxRefunds refunds.
-// releaseRefund gives a closed refund's amounts back. The count stays: see
-// refund.MaxRefunds.
-// oneRow turns a conditional update that changed no row into refused.
 func insertRefund(ctx context.Context, tx *sql.Tx, r *refund.Refund) error {
 	var afterSale any
 	if r.AfterSaleID != "" {
@@ -336,10 +328,7 @@ func queryRefunds(ctx context.Context, db refundDB, q string, args ...any) ([]re
 	return out, lines.Err()
 }
 
-// Position reads an order's refund position.
-// loadPosition reads an order with what its refunds hold; an order never
-// refunded reads with nothing held and no payment.
-// RestockReturn puts returned units back on hand once per refund: the
+// RestockReturn puts a refund's units back on hand once per refund: the
 // refund_restocks row is the key, inserted in the same transaction as the
 // stock it guards. A SKU deleted since the sale has no level to go back to
 // and is skipped.
