@@ -149,6 +149,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	a.Payments.RegisterJobs(a.Jobs)
 	a.Refunds.RegisterJobs(a.Jobs)
 	a.Refunds.RegisterConsumers(a.Events)
+	a.Events.On(refund.TopicSucceeded, a.Orders.OnRefundSucceeded)
 
 	a.Metrics = prometheus.NewRegistry()
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

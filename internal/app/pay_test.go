@@ -80,6 +80,12 @@ func TestPayAndRefundThroughTheSimulator(t *testing.T) {
 			if rs[0].ID != r.ID || rs[0].State != refund.Succeeded || rs[0].Amount != o.Total {
 				t.Fatalf("refund: %+v; want succeeded for %d", rs[0], o.Total)
 			}
+			if got, _ := a.Store.Order(ctx, o.ID); got.Status != order.Refunded {
+				t.Fatalf("after a full refund the order is %s, want refunded", got.Status)
+			}
+			if _, err := a.Orders.Ship(ctx, o.ID, order.ShipInput{Carrier: "SF", TrackingNo: "SF1"}); err == nil {
+				t.Fatal("an order refunded in full was shipped")
+			}
 			checkLedger(t, a)
 		})
 	}

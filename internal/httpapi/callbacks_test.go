@@ -21,7 +21,7 @@ import (
 // order's amount pays it, and the genuine one sent 50 times at once pays it
 // once and is answered as a success every time.
 func TestPaymentCallbacks(t *testing.T) {
-	eachPayEngine(t, func(t *testing.T, w *world) {
+	eachEngine(t, func(t *testing.T, w *world) {
 		o := w.placeOrder(w.alice, w.aliceAddr.ID, w.skuA, 1)
 		w.alice.must(201, "POST", "/api/v1/orders/"+o.ID+"/payments", nil, nil)
 		no := payment.OutTradeNo(o.ID)

@@ -12,7 +12,7 @@ import (
 // routes what a careless or hostile client might; each gets its clear
 // error and changes nothing: no after-sale, no refund, no money moved.
 func TestPaymentBadInput(t *testing.T) {
-	eachPayEngine(t, func(t *testing.T, w *world) {
+	eachEngine(t, func(t *testing.T, w *world) {
 		paid := w.paid(w.alice, w.aliceAddr.ID, w.skuA, 2, w.skuB, 1)
 		unpaid := w.placeOrder(w.alice, w.aliceAddr.ID, w.skuB, 1)
 		bobs := w.paid(w.bob, w.bobAddr.ID, w.skuB, 1)

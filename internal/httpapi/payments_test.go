@@ -43,7 +43,7 @@ type refundPage struct {
 // the platform's refund callback completes it; finance refunds the rest;
 // the ledger balances after every step and settles the day to the fen.
 func TestPayAndRefundJourney(t *testing.T) {
-	eachPayEngine(t, func(t *testing.T, w *world) {
+	eachEngine(t, func(t *testing.T, w *world) {
 		o := w.placeOrder(w.alice, w.aliceAddr.ID, w.skuA, 2, w.skuB, 1)
 		path := "/api/v1/orders/" + o.ID
 		if p := w.alice.must(404, "GET", path+"/payment", nil, nil).problem(t); p.Code != "payment_not_found" {
@@ -219,7 +219,7 @@ func TestPayAndRefundJourney(t *testing.T) {
 // buyer may withdraw, and a return is refunded only once the goods are
 // back, which puts them back in stock.
 func TestAfterSaleDecisions(t *testing.T) {
-	eachPayEngine(t, func(t *testing.T, w *world) {
+	eachEngine(t, func(t *testing.T, w *world) {
 		o := w.paid(w.alice, w.aliceAddr.ID, w.skuA, 2, w.skuB, 1)
 		w.operator.must(200, "POST", "/admin/api/v1/orders/"+o.ID+"/ship",
 			map[string]string{"carrier": "SF Express", "tracking_no": "SF1234567890"}, nil)
@@ -290,7 +290,7 @@ func TestAfterSaleDecisions(t *testing.T) {
 // TestAbnormalRefund: a refund the platform could not pay out waits for
 // finance, who lists it and decides it once.
 func TestAbnormalRefund(t *testing.T) {
-	eachPayEngine(t, func(t *testing.T, w *world) {
+	eachEngine(t, func(t *testing.T, w *world) {
 		o := w.paid(w.alice, w.aliceAddr.ID, w.skuA, 1, w.skuB, 1)
 		w.failRefunds(o.ID)
 		lines := func(line order.Line) map[string]any {

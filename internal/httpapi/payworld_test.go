@@ -11,8 +11,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -20,8 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siyu-commerce/siyu/internal/app/apptest"
-	"github.com/siyu-commerce/siyu/internal/httpapi"
 	"github.com/siyu-commerce/siyu/internal/ledger"
 	"github.com/siyu-commerce/siyu/internal/money"
 	"github.com/siyu-commerce/siyu/internal/order"
@@ -29,50 +25,6 @@ import (
 	"github.com/siyu-commerce/siyu/internal/wechat/pay"
 	"github.com/siyu-commerce/siyu/internal/wechat/sandbox"
 )
-
-// payWorld is a world whose app pays through its WeChat Pay simulator:
-// the client code is the production one, and the simulator's callbacks
-// come back through the app's own HTTP handler.
-func payWorld(t *testing.T, engine apptest.Engine) *world {
-	t.Helper()
-	w := newWorld(t, engine)
-	w.ensurePaymentDeps()
-	return w
-}
-
-// eachPayEngine runs f on a fresh pay world on every engine available.
-func eachPayEngine(t *testing.T, f func(t *testing.T, w *world)) {
-	for _, e := range apptest.Engines() {
-		t.Run(string(e), func(t *testing.T) { f(t, payWorld(t, e)) })
-	}
-}
-
-// ensurePaymentDeps makes the app's handler serve the payment, refund and
-// finance routes with their services. internal/app passes them in
-// httpapi.Deps; until it does, this builds the API from the app's own
-// services, as app.New does, and puts it where the simulator delivers
-// callbacks. Once app.New passes them this does nothing.
-func (w *world) ensurePaymentDeps() {
-	probe := httptest.NewRecorder()
-	w.app.Handler.ServeHTTP(probe, httptest.NewRequest("POST", "/callbacks/wechatpay/pay", strings.NewReader("{}")))
-	if probe.Code == http.StatusUnauthorized {
-		return
-	}
-	w.t.Log("internal/app does not pass the payment Deps yet: wiring them in the test")
-	a := w.app
-	api := httpapi.New(httpapi.Deps{
-		Catalog: a.Catalog, Carts: a.Carts, Inventory: a.Inventory, Orders: a.Orders, Identity: a.Identity,
-		Payments: a.Payments, Refunds: a.Refunds, Ledger: a.Store, PayNotifications: a.PayGateway,
-		Idempotency: a.Store, Ready: a.Ready, Logger: a.Log, Clock: a.Clock,
-	})
-	root := http.NewServeMux()
-	root.Handle("POST /sandbox/pay", a.PaySandbox)
-	root.Handle("/", api)
-	a.Handler = root
-	for _, c := range []*client{w.anon, w.owner, w.operator, w.finance, w.reviewer, w.alice, w.bob} {
-		c.h = root
-	}
-}
 
 // paid places an order for c and pays it through the simulator: the buyer
 // asks for the payment parameters, the simulated buyer pays, the platform's

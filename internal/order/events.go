@@ -9,6 +9,7 @@ const (
 	TopicShipped   = "order.shipped"
 	TopicDelivered = "order.delivered"
 	TopicCompleted = "order.completed"
+	TopicRefunded  = "order.refunded"
 )
 
 // Job kinds an order schedules.

@@ -27,6 +27,7 @@ const (
 	Completed      Status = "completed"
 	Cancelled      Status = "cancelled" // by the buyer, before paying
 	Closed         Status = "closed"    // unpaid in time, or by an operator
+	Refunded       Status = "refunded"  // paid, then refunded in full: nothing left to fulfil
 )
 
 // next lists the states each state may move to. States only move forward:
@@ -34,9 +35,10 @@ const (
 // order can never be paid.
 var next = map[Status][]Status{
 	PendingPayment: {Paid, Cancelled, Closed},
-	Paid:           {Shipped},
-	Shipped:        {Delivered, Completed},
-	Delivered:      {Completed},
+	Paid:           {Shipped, Refunded},
+	Shipped:        {Delivered, Completed, Refunded},
+	Delivered:      {Completed, Refunded},
+	Completed:      {Refunded},
 }
 
 // CanMove reports whether from -> to is an edge of the state machine.

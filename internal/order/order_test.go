@@ -14,7 +14,7 @@ import (
 
 var allStatuses = []order.Status{
 	order.PendingPayment, order.Paid, order.Shipped, order.Delivered,
-	order.Completed, order.Cancelled, order.Closed,
+	order.Completed, order.Cancelled, order.Closed, order.Refunded,
 }
 
 // Invariant 2: states only move forward. The table is the whole state
@@ -28,6 +28,10 @@ func TestCanMove(t *testing.T) {
 		{order.Shipped, order.Delivered}:        true,
 		{order.Shipped, order.Completed}:        true,
 		{order.Delivered, order.Completed}:      true,
+		{order.Paid, order.Refunded}:            true,
+		{order.Shipped, order.Refunded}:         true,
+		{order.Delivered, order.Refunded}:       true,
+		{order.Completed, order.Refunded}:       true,
 	}
 	for _, from := range allStatuses {
 		for _, to := range allStatuses {

@@ -377,6 +377,10 @@ func (s *Service) transition(o *Order, to Status, reason string, apply func(*Ord
 	case Cancelled, Closed:
 		o.EndedAt, o.EndReason = &now, reason
 		c.Stock = StockRelease
+	case Refunded:
+		// The refund puts returned or unshipped units back itself
+		// (refund.succeeded's consumer); the order only stops here.
+		o.EndedAt, o.EndReason = &now, reason
 	case Paid:
 		c.Stock = StockCommit
 	}
@@ -390,6 +394,7 @@ func (s *Service) transition(o *Order, to Status, reason string, apply func(*Ord
 var topicOf = map[Status]string{
 	Paid: TopicPaid, Cancelled: TopicCancelled, Closed: TopicClosed,
 	Shipped: TopicShipped, Delivered: TopicDelivered, Completed: TopicCompleted,
+	Refunded: TopicRefunded,
 }
 
 // ErrNoop is returned by an UpdateOrder closure that has nothing to change;
