@@ -76,6 +76,9 @@ type Options struct {
 	PayCompress int
 	// RefundDelay is how long the pay simulator takes to complete a refund.
 	RefundDelay time.Duration
+	// PaySandbox, if set, is the simulator to talk to instead of a new one:
+	// a test restarting the app keeps the platform it was talking to.
+	PaySandbox *sandbox.Pay
 }
 
 // New opens the store and builds the services. It does not migrate: call

@@ -15,7 +15,7 @@ import (
 func settle(t *testing.T, a *apptest.App) {
 	t.Helper()
 	ctx := context.Background()
-	for i := 0; i < 5; i++ {
+	for i := 0; i < 3; i++ {
 		if err := a.PaySandbox.Flush(ctx); err != nil {
 			t.Fatal(err)
 		}

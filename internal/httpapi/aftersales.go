@@ -125,6 +125,8 @@ func afterSalePage(p refund.AfterSalePage, view func(*refund.AfterSale)) refund.
 // note, not which operator wrote it.
 func buyerAfterSale(s *refund.AfterSale) { s.Operator = "" }
 
+// adminAfterSale is an after-sale as operators see it: all of it, so a
+// decision can be traced to who made it.
 func adminAfterSale(*refund.AfterSale) {}
 
 // The buyer's routes.

@@ -138,7 +138,7 @@ func (a *api) listMyOrders(w http.ResponseWriter, r *http.Request, buyerID strin
 
 var orderStatuses = []string{
 	string(order.PendingPayment), string(order.Paid), string(order.Shipped), string(order.Delivered),
-	string(order.Completed), string(order.Cancelled), string(order.Closed),
+	string(order.Completed), string(order.Cancelled), string(order.Closed), string(order.Refunded),
 }
 
 func orderFilter(r *http.Request) (order.ListFilter, error) {

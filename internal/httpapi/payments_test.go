@@ -174,6 +174,16 @@ func TestPayAndRefundJourney(t *testing.T) {
 			t.Fatalf("the order's refunds: %+v", all)
 		}
 		w.finance.must(409, "POST", "/admin/api/v1/orders/"+o.ID+"/refunds", map[string]any{"all": true, "reason": "再退一次"}, nil)
+		// Refunded in full, the order is over: nothing is left to ship.
+		var mine2 struct {
+			Items []order.Order `json:"items"`
+		}
+		w.alice.must(200, "GET", "/api/v1/orders?status=refunded", nil, &mine2)
+		if len(mine2.Items) != 1 || mine2.Items[0].ID != o.ID {
+			t.Fatalf("refunded orders: %+v", mine2.Items)
+		}
+		w.operator.must(409, "POST", "/admin/api/v1/orders/"+o.ID+"/ship",
+			map[string]string{"carrier": "SF Express", "tracking_no": "SF1234567890"}, nil)
 
 		tb = w.soundLedger()
 		for _, acct := range []string{ledger.MerchantRevenue, ledger.ClearingWeChat, ledger.RefundsPayable, ledger.PlatformFees} {

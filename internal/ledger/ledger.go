@@ -176,14 +176,24 @@ type Store interface {
 
 // Transfer ids are business keys, so a retry of the same business event maps
 // to the same transfer and cannot post twice. The domains that write
-// transfers follow one convention, which CheckLedger relies on:
+// transfers follow one convention, which CheckLedger and the settlement
+// report rely on:
 //
 //	"payment:<payment id>"      kind "payment",     ref the order id
 //	"payment_fee:<payment id>"  kind "payment_fee", ref the order id
 //	"refund:<refund id>"        kind "refund",      ref the order id
 //	"refund_fee:<refund id>"    kind "refund_fee",  ref the order id
 //
-// One payment, one "payment" transfer; one refund, one "refund" transfer.
+// One payment, one "payment" transfer, posted when the payment is captured;
+// one refund, one "refund" transfer, pending from the refund's intent and
+// posted when the platform confirms it (voided if it fails). A transfer's
+// amount (Transfer.Amount, its debits) is what it moved: a payment
+// transfer's is what the buyer paid, a refund transfer's what was refunded.
+// CheckLedger proves an order's posted payment transfers number one once it
+// is paid, its refund transfers (not voided) total no more than its posted
+// payment, and every payment or refund transfer names an existing payment
+// (payments.id) or refund (refunds.id): with unique transfer ids, no refund
+// can move money twice.
 const (
 	KindPayment    = "payment"
 	KindPaymentFee = "payment_fee"
@@ -198,8 +208,7 @@ func PaymentFeeID(paymentID string) string { return KindPaymentFee + ":" + payme
 func RefundID(refundID string) string      { return KindRefund + ":" + refundID }
 func RefundFeeID(refundID string) string   { return KindRefundFee + ":" + refundID }
 
-// Error codes of the ledger. Both are conflicts: the request was well formed
-// but the book's state refuses it.
+// Error codes of the ledger, stable for clients and callers to switch on.
 const (
 	CodeConflict     = "ledger_transfer_conflict"
 	CodeInsufficient = "ledger_insufficient"

@@ -210,16 +210,29 @@ func NewSettlement(day time.Time, by map[string]KindTotal) Settlement {
 	return s
 }
 
-// MaxBreaches is how many breaches of one rule a check lists: a corrupted
+// MaxBreaches is how many breaches one check lists: a corrupted
 // book of a million transfers would otherwise print a million lines.
 const MaxBreaches = 100
 
-// Capped keeps the first MaxBreaches breaches of a rule and, if there were
-// more, says so in one more.
-func Capped(rule string, found []Breach) []Breach {
+// Capped keeps the first MaxBreaches breaches one check found and, if there
+// were more, says so in one more.
+func Capped(check string, found []Breach) []Breach {
 	if len(found) <= MaxBreaches {
 		return found
 	}
-	return append(found[:MaxBreaches:MaxBreaches],
-		Breach{Rule: rule, Detail: fmt.Sprintf("more than %d breaches of %s; the rest are not listed", MaxBreaches, rule)})
+	return append(found[:MaxBreaches:MaxBreaches], Breach{Rule: found[MaxBreaches].Rule,
+		Detail: fmt.Sprintf("the %s check found more than %d breaches; the rest are not listed", check, MaxBreaches)})
+}
+
+// Amount is what a transfer moves: the sum of its debits, which in a valid
+// transfer is also the sum of its credits. The stores keep it beside the
+// transfer for the reports and the per-order checks.
+func (t Transfer) Amount() money.Fen {
+	var sum money.Fen
+	for _, e := range t.Entries {
+		if e.Side == Debit {
+			sum += e.Amount
+		}
+	}
+	return sum
 }

@@ -33,6 +33,7 @@ func postTransfers(ctx context.Context, tx pgx.Tx, ts []ledger.Transfer) error {
 	}
 	var (
 		tid, kind, ref, state []string
+		amount                []int64
 		created               []time.Time
 	)
 	now := time.Now()
@@ -42,11 +43,11 @@ func postTransfers(ctx context.Context, tx pgx.Tx, ts []ledger.Transfer) error {
 		}
 		t := in[i]
 		tid, kind, ref = append(tid, t.ID), append(kind, t.Kind), append(ref, t.Ref)
-		state, created = append(state, string(t.State)), append(created, t.CreatedAt)
+		state, amount, created = append(state, string(t.State)), append(amount, int64(t.Amount())), append(created, t.CreatedAt)
 	}
-	rows, err := tx.Query(ctx, `INSERT INTO ledger_transfers (id, kind, ref, state, created_at)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
-		ON CONFLICT (id) DO NOTHING RETURNING id`, tid, kind, ref, state, created)
+	rows, err := tx.Query(ctx, `INSERT INTO ledger_transfers (id, kind, ref, state, amount, created_at)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[])
+		ON CONFLICT (id) DO NOTHING RETURNING id`, tid, kind, ref, state, amount, created)
 	if err != nil {
 		return err
 	}
@@ -76,18 +77,18 @@ func postTransfers(ctx context.Context, tx pgx.Tx, ts []ledger.Transfer) error {
 	var (
 		eid, account, side []string
 		pos                []int32
-		amount             []int64
+		eamount            []int64
 		at                 []time.Time
 	)
 	for _, t := range fresh {
 		for i, e := range t.Entries {
 			eid, pos, account = append(eid, t.ID), append(pos, int32(i)), append(account, e.Account)
-			side, amount, at = append(side, string(e.Side)), append(amount, int64(e.Amount)), append(at, t.CreatedAt)
+			side, eamount, at = append(side, string(e.Side)), append(eamount, int64(e.Amount)), append(at, t.CreatedAt)
 		}
 	}
 	b.Queue(`INSERT INTO ledger_entries (transfer_id, position, account_id, side, amount, created_at)
 		SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[])`,
-		eid, pos, account, side, amount, at)
+		eid, pos, account, side, eamount, at)
 	moved := queueMoveAccounts(b, ledger.Movements(fresh))
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		var pe *pgconn.PgError
@@ -408,11 +409,10 @@ func (s *Store) Statement(ctx context.Context, account string, from, to time.Tim
 // payment kinds, each counted on the day it was posted.
 func (s *Store) Settlement(ctx context.Context, day time.Time) (ledger.Settlement, error) {
 	start, end := ledger.BusinessDay(day)
-	rows, err := s.pool.Query(ctx, `SELECT t.kind, count(DISTINCT t.id), coalesce(sum(e.amount), 0)
-		FROM ledger_transfers t JOIN ledger_entries e ON e.transfer_id = t.id AND e.side = 'debit'
-		WHERE t.kind IN ('payment', 'payment_fee', 'refund', 'refund_fee') AND t.state = 'posted'
-			AND coalesce(t.settled_at, t.created_at) >= $1 AND coalesce(t.settled_at, t.created_at) < $2
-		GROUP BY t.kind`, start, end)
+	rows, err := s.pool.Query(ctx, `SELECT kind, count(*), sum(amount) FROM ledger_transfers
+		WHERE kind IN ('payment', 'payment_fee', 'refund', 'refund_fee') AND state = 'posted'
+			AND coalesce(settled_at, created_at) >= $1 AND coalesce(settled_at, created_at) < $2
+		GROUP BY kind`, start, end)
 	if err != nil {
 		return ledger.Settlement{}, errs.Wrap(err, "ledger: settlement")
 	}

@@ -72,7 +72,7 @@ func TestLedgerCheckFindsCorruption(t *testing.T) {
 			`UPDATE ledger_entries SET amount = 301 WHERE transfer_id = 'refund:r1' AND position = 0`,
 			"account_balance_mismatch revenue:merchant, book_unbalanced book, transfer_unbalanced refund:r1"},
 		{"a transfer without entries",
-			`INSERT INTO ledger_transfers (id, kind, state, created_at) VALUES ('adjust:1', 'adjust', 'posted', now())`,
+			`INSERT INTO ledger_transfers (id, kind, state, amount, created_at) VALUES ('adjust:1', 'adjust', 'posted', 5, now())`,
 			"transfer_unbalanced adjust:1"},
 		{"a pending transfer voided without its sums moving",
 			`UPDATE ledger_transfers SET state = 'voided' WHERE id = 'refund:r1'`,
@@ -124,11 +124,13 @@ func TestLedgerCheckFindsCorruption(t *testing.T) {
 }
 
 // BenchmarkCheckLedger times `siyu ledger check` over a book of 1,000,000
-// transfers and 2,000,000 entries, built in a few statements (the store's
-// own path would take minutes): 600,000 paid orders with their payments and
-// payment transfers, and in every ten transfers also a payment fee, a posted
-// and a pending refund and a refund fee. The accounts' sums are then set
-// from the entries, so the book is sound and the check does all its work.
+// transfers and 2,000,000 entries: 600,000 paid orders with their payments
+// and payment transfers, and in every ten transfers also a payment fee, a
+// posted and a pending refund (with their refunds) and a refund fee. The
+// accounts' sums are then set from the entries, so the book is sound and
+// the check does all its work. The book is built by a few INSERT ... SELECT
+// (the store's own path would take many minutes), with foreign-key triggers
+// off on the loading connection: the rows are consistent by construction.
 //
 //	SIYU_TEST_DATABASE_URL=postgres://... go test ./internal/store/postgres/ \
 //	    -run '^$' -bench BenchmarkCheckLedger -benchtime 3x
@@ -137,36 +139,51 @@ func BenchmarkCheckLedger(b *testing.B) {
 	s := openLedgerStore(b)
 	start := time.Now()
 	const n = 1_000_000
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, q := range []string{
+		`SET session_replication_role = replica`,
 		`INSERT INTO orders (id, buyer_id, status, subtotal, discount, shipping, total, ship_to, pay_by, paid_at, created_at, updated_at)
 		 SELECT md5('o' || i)::uuid, md5('b' || i % 5000)::uuid, 'paid', amount, 0, 0, amount, '', at, at, at, at
-		 FROM (` + benchBook + `) b WHERE r < 6`,
+		 FROM (` + benchBook + `) b WHERE r < 6 ORDER BY 1`,
 		`INSERT INTO payments (id, order_id, buyer_id, out_trade_no, amount, payer_openid, state, transaction_id, fee,
 			paid_at, created_at, updated_at)
 		 SELECT md5('p' || i)::uuid, md5('o' || i)::uuid, md5('b' || i % 5000)::uuid, md5('o' || i), amount, 'openid',
 			'succeeded', 'tx' || i, CASE WHEN r = 0 THEN 6 ELSE 0 END, at, at, at
-		 FROM (` + benchBook + `) b WHERE r < 6`,
-		`INSERT INTO ledger_transfers (id, kind, ref, state, created_at)
-		 SELECT id, kind, ref, state, at FROM (` + benchBook + `) b`,
+		 FROM (` + benchBook + `) b WHERE r < 6 ORDER BY 1`,
+		`INSERT INTO refund_positions (order_id, payment_id, out_trade_no, paid, fee, paid_at, refunded, refund_count)
+		 SELECT md5('o' || i)::uuid, md5('p' || i)::uuid, md5('o' || i), amount, 6, at, 800, 2
+		 FROM (` + benchBook + `) b WHERE r = 0 ORDER BY 1`,
+		`INSERT INTO refunds (id, order_id, buyer_id, payment_id, out_trade_no, out_refund_no, source, reason,
+			shipping, amount, fee, total, full_refund, return_goods, state, created_at, updated_at)
+		 SELECT md5('r' || i)::uuid, md5('o' || (i - r))::uuid, md5('b' || (i - r) % 5000)::uuid, md5('p' || (i - r))::uuid,
+			md5('o' || (i - r)), 'R' || i, 'finance', 'bench', 0, amount, 0, 1000 + (i - r) % 997, false, false,
+			CASE r WHEN 7 THEN 'succeeded' ELSE 'processing' END, at, at
+		 FROM (` + benchBook + `) b WHERE r IN (7, 8) ORDER BY 1`,
+		`INSERT INTO ledger_transfers (id, kind, ref, state, amount, created_at)
+		 SELECT id, kind, ref, state, amount, at FROM (` + benchBook + `) b ORDER BY id`,
 		`INSERT INTO ledger_entries (transfer_id, position, account_id, side, amount, created_at)
 		 SELECT id, p, CASE p WHEN 0 THEN dr ELSE cr END, CASE p WHEN 0 THEN 'debit' ELSE 'credit' END, amount, at
-		 FROM (` + benchBook + `) b CROSS JOIN (VALUES (0), (1)) AS pos (p)`,
+		 FROM (` + benchBook + `) b CROSS JOIN (VALUES (0), (1)) AS pos (p) ORDER BY id, p`,
+		`UPDATE ledger_accounts a SET
+			posted_debits = s.pd, posted_credits = s.pc, pending_debits = s.qd, pending_credits = s.qc
+		 FROM (` + entrySums + `) s WHERE s.account_id = a.id`,
+		`RESET session_replication_role`,
+		// What autovacuum would have done to tables of this size by now.
+		`VACUUM ANALYZE orders, payments, refund_positions, refunds, ledger_accounts, ledger_transfers, ledger_entries`,
 	} {
-		if _, err := s.pool.Exec(ctx, q, n); err != nil {
+		var args []any
+		if strings.Contains(q, "$1") {
+			args = append(args, n)
+		}
+		if _, err := conn.Exec(ctx, q, args...); err != nil {
+			conn.Release()
 			b.Fatalf("%v\n%s", err, q)
 		}
 	}
-	if _, err := s.pool.Exec(ctx, `UPDATE ledger_accounts a SET
-			posted_debits = s.pd, posted_credits = s.pc, pending_debits = s.qd, pending_credits = s.qc
-		FROM (`+entrySums+`) s WHERE s.account_id = a.id`); err != nil {
-		b.Fatal(err)
-	}
-	// What autovacuum would have done to tables of this size by now.
-	for _, table := range []string{"orders", "payments", "ledger_accounts", "ledger_transfers", "ledger_entries"} {
-		if _, err := s.pool.Exec(ctx, "VACUUM ANALYZE "+table); err != nil {
-			b.Fatal(err)
-		}
-	}
+	conn.Release()
 	st, err := s.LedgerStats(ctx)
 	if err != nil || st.Transfers != n || st.Entries != 2*n {
 		b.Fatalf("built %+v, %v; want %d transfers", st, err, n)
@@ -179,21 +196,11 @@ func BenchmarkCheckLedger(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		// The refunds table, once there, names none of these refunds.
-		if got := rulesOf(bs); got != "" || hasRule(bs, ledger.RulePaymentOrphan) {
-			b.Fatalf("the generated book has breaches: %s %+v", got, bs[:min(len(bs), 5)])
+		if len(bs) > 0 {
+			b.Fatalf("the generated book has breaches: %+v", bs[:min(len(bs), 5)])
 		}
 	}
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/check")
-}
-
-func hasRule(bs []ledger.Breach, rule string) bool {
-	for _, b := range bs {
-		if b.Rule == rule {
-			return true
-		}
-	}
-	return false
 }
 
 // benchBook is the generated book, one row a transfer: i numbers them and

@@ -37,8 +37,8 @@ func postTransfers(ctx context.Context, tx *sql.Tx, ts []ledger.Transfer) error 
 }
 
 func insertTransfer(ctx context.Context, tx *sql.Tx, t ledger.Transfer) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO ledger_transfers (id, kind, ref, state, created_at)
-		VALUES (?, ?, ?, ?, ?)`, t.ID, t.Kind, t.Ref, t.State, ts(t.CreatedAt)); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO ledger_transfers (id, kind, ref, state, amount, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, t.ID, t.Kind, t.Ref, t.State, t.Amount(), ts(t.CreatedAt)); err != nil {
 		return err
 	}
 	for i, e := range t.Entries {
@@ -314,11 +314,10 @@ func (s *Store) Statement(ctx context.Context, account string, from, to time.Tim
 // payment kinds, each counted on the day it was posted.
 func (s *Store) Settlement(ctx context.Context, day time.Time) (ledger.Settlement, error) {
 	start, end := ledger.BusinessDay(day)
-	rows, err := s.r.QueryContext(ctx, `SELECT t.kind, count(DISTINCT t.id), coalesce(sum(e.amount), 0)
-		FROM ledger_transfers t JOIN ledger_entries e ON e.transfer_id = t.id AND e.side = 'debit'
-		WHERE t.kind IN ('payment', 'payment_fee', 'refund', 'refund_fee') AND t.state = 'posted'
-			AND coalesce(t.settled_at, t.created_at) >= ? AND coalesce(t.settled_at, t.created_at) < ?
-		GROUP BY t.kind`, ts(start), ts(end))
+	rows, err := s.r.QueryContext(ctx, `SELECT kind, count(*), sum(amount) FROM ledger_transfers
+		WHERE kind IN ('payment', 'payment_fee', 'refund', 'refund_fee') AND state = 'posted'
+			AND coalesce(settled_at, created_at) >= ? AND coalesce(settled_at, created_at) < ?
+		GROUP BY kind`, ts(start), ts(end))
 	if err != nil {
 		return ledger.Settlement{}, errs.Wrap(err, "ledger: settlement")
 	}

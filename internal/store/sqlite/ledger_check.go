@@ -7,105 +7,113 @@ import (
 	"github.com/siyu-commerce/siyu/internal/ledger"
 )
 
-// ledgerChecks are the invariants CheckLedger proves, each one set-based
-// query returning the breaches as (rule, ref, detail): the rules are the
-// ledger.Rule* constants. Their twins in the
-// PostgreSQL engine are the same rules in its dialect. A check that needs
-// another domain's table names it in needs, and is skipped until that
-// table exists.
+// ledgerChecks are the invariants CheckLedger proves, each a set-based query
+// returning breaches as (rule, ref, detail), the rules being the
+// ledger.Rule* constants; their twins in the PostgreSQL engine are the same
+// rules in its dialect. Over a million transfers the work is three passes:
+// transfers against entries, entries by account, transfers by order. A
+// check that needs another domain's table names it, and is skipped until
+// that table exists.
 var ledgerChecks = []struct {
-	rule  string // the main rule it checks, for errors and the cap
+	name  string
 	needs string
 	query string
 }{
-	{rule: "transfer_unbalanced", query: `
-		SELECT 'transfer_unbalanced', transfer_id, count(*) || ' entries, debits ' ||
-			sum(CASE WHEN side = 'debit' THEN amount ELSE 0 END) || ', credits ' ||
-			sum(CASE WHEN side = 'credit' THEN amount ELSE 0 END)
-		FROM ledger_entries GROUP BY transfer_id
-		HAVING count(*) < 2 OR sum(CASE WHEN side = 'debit' THEN amount ELSE -amount END) <> 0
-		UNION ALL
-		SELECT 'transfer_unbalanced', id, 'no entries' FROM ledger_transfers t
-		WHERE NOT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.transfer_id = t.id)`},
+	// Each transfer against its entries, read in the order of their primary
+	// keys: debits and credits each equal to the amount, so to each other
+	// (and, amounts being positive, at least one entry on each side). For
+	// the kinds other domains rely on, an id of the convention.
+	{name: "transfers", query: `
+		SELECT CASE WHEN bad THEN 'transfer_unbalanced' ELSE 'transfer_id_convention' END, id,
+			CASE WHEN bad THEN 'amount ' || amount || ', entries: debits ' || dr || ', credits ' || cr
+				ELSE 'kind ' || kind || ' wants an id of the form ' || kind || ':<id>' END
+		FROM (SELECT t.id, t.kind, t.amount, coalesce(e.dr, 0) AS dr, coalesce(e.cr, 0) AS cr,
+				coalesce(e.dr, 0) <> t.amount OR coalesce(e.cr, 0) <> t.amount AS bad
+			FROM ledger_transfers t LEFT JOIN (
+				SELECT transfer_id,
+					sum(CASE WHEN side = 'debit' THEN amount ELSE 0 END) AS dr,
+					sum(CASE WHEN side = 'credit' THEN amount ELSE 0 END) AS cr
+				FROM ledger_entries GROUP BY transfer_id) e ON e.transfer_id = t.id) x
+		WHERE bad OR (kind IN ('payment', 'payment_fee', 'refund', 'refund_fee')
+			AND (substr(id, 1, length(kind) + 1) <> kind || ':' OR length(id) = length(kind) + 1))`},
 
-	// One pass over the entries gives each account's four sums; the book's
-	// totals are the sums of those (every entry has one account).
-	{rule: "account_balance_mismatch", query: `
+	// Each account's stored sums against its entries; the book's totals are
+	// the sums over accounts (every entry has one account).
+	{name: "accounts", query: `
 		WITH sums AS MATERIALIZED (` + entrySums + `)
-		SELECT 'account_balance_mismatch', a.id, 'stored ' || a.posted_debits || '/' || a.posted_credits || '/' ||
-			a.pending_debits || '/' || a.pending_credits || ', entries ' ||
-			coalesce(s.pd, 0) || '/' || coalesce(s.pc, 0) || '/' || coalesce(s.qd, 0) || '/' || coalesce(s.qc, 0) ||
-			' (posted debits/credits/pending debits/credits)'
+		SELECT 'account_balance_mismatch', a.id,
+			'stored ' || a.posted_debits || '/' || a.posted_credits || '/' || a.pending_debits || '/' || a.pending_credits ||
+			', entries ' || coalesce(s.pd, 0) || '/' || coalesce(s.pc, 0) || '/' || coalesce(s.qd, 0) || '/' || coalesce(s.qc, 0) ||
+			' (posted debits/credits, pending debits/credits)'
 		FROM ledger_accounts a LEFT JOIN sums s ON s.account_id = a.id
 		WHERE a.posted_debits <> coalesce(s.pd, 0) OR a.posted_credits <> coalesce(s.pc, 0)
 			OR a.pending_debits <> coalesce(s.qd, 0) OR a.pending_credits <> coalesce(s.qc, 0)
 		UNION ALL
 		SELECT 'book_unbalanced', 'book', 'entries: posted debits ' || sum(pd) || ', credits ' || sum(pc) ||
 			'; pending debits ' || sum(qd) || ', credits ' || sum(qc)
-		FROM sums HAVING sum(pd) <> sum(pc) OR sum(qd) <> sum(qc)`},
-
-	{rule: "balances_unbalanced", query: `
-		SELECT 'balances_unbalanced', 'balances', 'stored: posted debits ' || sum(posted_debits) || ', credits ' || sum(posted_credits) ||
-			'; pending debits ' || sum(pending_debits) || ', credits ' || sum(pending_credits)
+		FROM sums HAVING sum(pd) <> sum(pc) OR sum(qd) <> sum(qc)
+		UNION ALL
+		SELECT 'balances_unbalanced', 'balances', 'stored: posted debits ' || sum(posted_debits) ||
+			', credits ' || sum(posted_credits) || '; pending debits ' || sum(pending_debits) ||
+			', credits ' || sum(pending_credits)
 		FROM ledger_accounts
-		HAVING sum(posted_debits) <> sum(posted_credits) OR sum(pending_debits) <> sum(pending_credits)`},
+		HAVING sum(posted_debits) <> sum(posted_credits) OR sum(pending_debits) <> sum(pending_credits)
+		UNION ALL
+		SELECT 'account_negative', id, 'available ' || available
+		FROM (SELECT id, allow_negative, CASE WHEN kind IN ('asset', 'expense')
+				THEN posted_debits - posted_credits - pending_credits
+				ELSE posted_credits - posted_debits - pending_debits END AS available
+			FROM ledger_accounts) a
+		WHERE NOT allow_negative AND available < 0`},
 
-	{rule: "account_negative", query: `
-		SELECT 'account_negative', id, 'available ' || CASE WHEN kind IN ('asset', 'expense')
-			THEN posted_debits - posted_credits - pending_credits
-			ELSE posted_credits - posted_debits - pending_debits END
-		FROM ledger_accounts WHERE NOT allow_negative AND CASE WHEN kind IN ('asset', 'expense')
-			THEN posted_debits - posted_credits - pending_credits
-			ELSE posted_credits - posted_debits - pending_debits END < 0`},
+	// Each order's payment and refund transfers, from the ref index alone:
+	// at most one payment posted, refunds (pending ones too: that money is
+	// on its way back) within what was paid, and an order that was paid
+	// (the order statuses after paid) with its payment posted.
+	{name: "orders", needs: "orders", query: `
+		WITH refs AS MATERIALIZED (
+			SELECT ref,
+				count(*) FILTER (WHERE kind = 'payment' AND state = 'posted') AS payments,
+				coalesce(sum(amount) FILTER (WHERE kind = 'payment' AND state = 'posted'), 0) AS paid,
+				coalesce(sum(amount) FILTER (WHERE kind = 'refund' AND state <> 'voided'), 0) AS refunded
+			FROM ledger_transfers WHERE kind IN ('payment', 'refund') GROUP BY ref)
+		SELECT 'payment_posted_twice', ref, payments || ' posted payment transfers' FROM refs WHERE payments > 1
+		UNION ALL
+		SELECT 'refund_exceeds_payment', ref, 'refunded ' || refunded || ', paid ' || paid FROM refs WHERE refunded > paid
+		UNION ALL
+		SELECT 'paid_order_payment', o.id, 'order ' || o.status || ' without a posted payment transfer'
+		FROM orders o LEFT JOIN refs r ON r.ref = o.id
+		WHERE o.status IN ('paid', 'shipped', 'delivered', 'completed', 'refunded') AND coalesce(r.payments, 0) = 0`},
 
-	{rule: "paid_order_payment", needs: "orders", query: `
-		SELECT 'paid_order_payment', o.id, 'order ' || o.status || ' without a posted payment transfer' FROM orders o
-		WHERE o.status IN ('paid', 'shipped', 'delivered', 'completed') AND NOT EXISTS (
-			SELECT 1 FROM ledger_transfers t WHERE t.ref = o.id AND t.kind = 'payment' AND t.state = 'posted')`},
-
-	{rule: "payment_posted_twice", query: `
-		SELECT 'payment_posted_twice', ref, count(*) || ' posted payment transfers' FROM ledger_transfers
-		WHERE kind = 'payment' AND state = 'posted' GROUP BY ref HAVING count(*) > 1`},
-
-	{rule: "transfer_id_convention", query: `
-		SELECT 'transfer_id_convention', id, 'kind ' || kind || ' wants an id of the form ' || kind || ':<id>' FROM ledger_transfers
-		WHERE kind IN ('payment', 'payment_fee', 'refund', 'refund_fee')
-			AND (substr(id, 1, length(kind) + 1) <> kind || ':' OR length(id) = length(kind) + 1)`},
-
-	{rule: "payment_transfer_orphan", needs: "payments", query: `
+	{name: "payments", needs: "payments", query: `
 		SELECT 'payment_transfer_orphan', t.id, 'no payment ' || substr(t.id, 9) FROM ledger_transfers t
 		WHERE t.kind = 'payment' AND NOT EXISTS (SELECT 1 FROM payments p WHERE 'payment:' || p.id = t.id)`},
 
 	// Transfer ids are unique, and each refund transfer must name a refund:
 	// so no refund can have moved money twice.
-	{rule: "refund_transfer_orphan", needs: "refunds", query: `
+	{name: "refunds", needs: "refunds", query: `
 		SELECT 'refund_transfer_orphan', t.id, 'no refund ' || substr(t.id, 8) FROM ledger_transfers t
 		WHERE t.kind = 'refund' AND NOT EXISTS (SELECT 1 FROM refunds r WHERE 'refund:' || r.id = t.id)`},
-
-	// Pending refunds count: money sent back but not yet confirmed is gone.
-	{rule: "refund_exceeds_payment", query: `
-		WITH amounts AS (
-			SELECT t.ref, t.kind, t.state, sum(e.amount) AS amount
-			FROM ledger_transfers t JOIN ledger_entries e ON e.transfer_id = t.id AND e.side = 'debit'
-			WHERE t.kind IN ('payment', 'refund') AND t.state <> 'voided'
-				AND t.ref IN (SELECT ref FROM ledger_transfers WHERE kind = 'refund')
-			GROUP BY t.id, t.ref, t.kind, t.state)
-		SELECT 'refund_exceeds_payment', ref, 'refunded ' || sum(CASE WHEN kind = 'refund' THEN amount ELSE 0 END) ||
-			', paid ' || sum(CASE WHEN kind = 'payment' AND state = 'posted' THEN amount ELSE 0 END)
-		FROM amounts GROUP BY ref
-		HAVING sum(CASE WHEN kind = 'refund' THEN amount ELSE 0 END) >
-			sum(CASE WHEN kind = 'payment' AND state = 'posted' THEN amount ELSE 0 END)`},
 }
 
 // entrySums is each account's posted and pending debits and credits as its
-// entries have them; voided transfers count nowhere.
-const entrySums = `SELECT e.account_id,
-	sum(CASE WHEN t.state = 'posted' AND e.side = 'debit' THEN e.amount ELSE 0 END) AS pd,
-	sum(CASE WHEN t.state = 'posted' AND e.side = 'credit' THEN e.amount ELSE 0 END) AS pc,
-	sum(CASE WHEN t.state = 'pending' AND e.side = 'debit' THEN e.amount ELSE 0 END) AS qd,
-	sum(CASE WHEN t.state = 'pending' AND e.side = 'credit' THEN e.amount ELSE 0 END) AS qc
-	FROM ledger_entries e JOIN ledger_transfers t ON t.id = e.transfer_id
-	GROUP BY e.account_id`
+// entries have them. All entries by account, less those of the transfers not
+// posted (few, found through their partial index), are the posted sums; the
+// pending sums are those of the pending transfers; voided ones count nowhere.
+const entrySums = `SELECT total.account_id,
+		total.dr - coalesce(u.dr, 0) AS pd, total.cr - coalesce(u.cr, 0) AS pc,
+		coalesce(u.qd, 0) AS qd, coalesce(u.qc, 0) AS qc
+	FROM (SELECT account_id,
+			sum(CASE WHEN side = 'debit' THEN amount ELSE 0 END) AS dr,
+			sum(CASE WHEN side = 'credit' THEN amount ELSE 0 END) AS cr
+		FROM ledger_entries GROUP BY account_id) total
+	LEFT JOIN (SELECT e.account_id,
+			sum(CASE WHEN e.side = 'debit' THEN e.amount ELSE 0 END) AS dr,
+			sum(CASE WHEN e.side = 'credit' THEN e.amount ELSE 0 END) AS cr,
+			sum(CASE WHEN t.state = 'pending' AND e.side = 'debit' THEN e.amount ELSE 0 END) AS qd,
+			sum(CASE WHEN t.state = 'pending' AND e.side = 'credit' THEN e.amount ELSE 0 END) AS qc
+		FROM ledger_transfers t JOIN ledger_entries e ON e.transfer_id = t.id
+		WHERE t.state <> 'posted' GROUP BY e.account_id) u ON u.account_id = total.account_id`
 
 // CheckLedger runs every check on one read snapshot, so a write landing
 // between two checks cannot look like a breach.
@@ -129,22 +137,22 @@ func (s *Store) CheckLedger(ctx context.Context) ([]ledger.Breach, error) {
 		}
 		rows, err := tx.QueryContext(ctx, c.query+` LIMIT ?`, ledger.MaxBreaches+1)
 		if err != nil {
-			return nil, errs.Wrap(err, "ledger: check %s", c.rule)
+			return nil, errs.Wrap(err, "ledger: check %s", c.name)
 		}
 		var found []ledger.Breach
 		for rows.Next() {
 			var b ledger.Breach
 			if err := rows.Scan(&b.Rule, &b.Ref, &b.Detail); err != nil {
 				rows.Close()
-				return nil, errs.Wrap(err, "ledger: check %s", c.rule)
+				return nil, errs.Wrap(err, "ledger: check %s", c.name)
 			}
 			found = append(found, b)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return nil, errs.Wrap(err, "ledger: check %s", c.rule)
+			return nil, errs.Wrap(err, "ledger: check %s", c.name)
 		}
-		out = append(out, ledger.Capped(c.rule, found)...)
+		out = append(out, ledger.Capped(c.name, found)...)
 	}
 	return out, nil
 }

@@ -24,15 +24,21 @@ INSERT INTO ledger_accounts (id, name, kind, allow_negative) VALUES
     ('refunds:payable',  'Refunds payable',                          'liability', 0),
     ('fees:platform',    'Payment platform fees',                    'expense',   0);
 
+-- amount is the transfer's debits (= its credits), kept so the reports and
+-- the per-order checks need not read the entries; the check proves it.
 CREATE TABLE ledger_transfers (
     id          TEXT PRIMARY KEY,           -- business key, e.g. 'payment:<payment id>'
     kind        TEXT NOT NULL,
     ref         TEXT NOT NULL DEFAULT '',   -- the order (or other object) it belongs to
     state       TEXT NOT NULL CHECK (state IN ('pending', 'posted', 'voided')),
+    amount      INTEGER NOT NULL CHECK (amount > 0),
     created_at  INTEGER NOT NULL,
     settled_at  INTEGER                     -- set when a pending transfer is posted or voided
 );
-CREATE INDEX ledger_transfers_ref ON ledger_transfers (ref, kind);
+CREATE INDEX ledger_transfers_ref ON ledger_transfers (ref, kind, state, amount);
+-- Transfers not posted are few (refunds in flight, refunds that failed): the
+-- check takes their entries out of the accounts' totals through this index.
+CREATE INDEX ledger_transfers_unposted ON ledger_transfers (id) WHERE state <> 'posted';
 -- The settlement report reads a day of one kind: posted at created_at, or
 -- at settled_at when it was pending first.
 CREATE INDEX ledger_transfers_kind_day ON ledger_transfers (kind, coalesce(settled_at, created_at));
