@@ -19,8 +19,10 @@ import (
 // transaction of the change the transfers account for. A transfer whose id
 // is recorded already is skipped when identical (a retry) and refused with
 // ledger.ErrConflict when not; an account that would go below what it may
-// fails the call with ledger.ErrInsufficient, and the caller's rollback
-// takes everything with it.
+// refuses with ledger.ErrInsufficient. A refused or failed call leaves
+// nothing behind (it rolls back to a savepoint of its own), so even a caller
+// that went on to commit could not commit half a transfer; the caller is
+// still expected to roll back.
 //
 // Three round trips however many transfers: insert the transfers (a
 // concurrent writer of the same id waits for the first to commit, then
@@ -31,6 +33,32 @@ func postTransfers(ctx context.Context, tx pgx.Tx, ts []ledger.Transfer) error {
 	if err != nil || len(in) == 0 {
 		return err
 	}
+	fresh, err := insertTransfers(ctx, tx, in)
+	if err == nil && len(fresh) > 0 {
+		err = writeEntries(ctx, tx, fresh)
+	}
+	if err != nil {
+		return undoLedgerWrite(ctx, tx, err)
+	}
+	return nil
+}
+
+// ledgerSavepoint marks where a ledger write began, for undoLedgerWrite.
+const ledgerSavepoint = "ledger_write"
+
+// undoLedgerWrite rolls tx back to where the ledger write began: after a
+// refusal the transaction is usable and clean, after an SQL error no longer
+// aborted.
+func undoLedgerWrite(ctx context.Context, tx pgx.Tx, err error) error {
+	if _, rerr := tx.Exec(context.WithoutCancel(ctx), "ROLLBACK TO SAVEPOINT "+ledgerSavepoint); rerr != nil {
+		return errors.Join(err, rerr)
+	}
+	return err
+}
+
+// insertTransfers sets the savepoint, inserts the transfers not recorded yet
+// and returns them, having checked that the others repeat what is stored.
+func insertTransfers(ctx context.Context, tx pgx.Tx, in []ledger.Transfer) ([]ledger.Transfer, error) {
 	var (
 		tid, kind, ref, state []string
 		amount                []int64
@@ -45,22 +73,24 @@ func postTransfers(ctx context.Context, tx pgx.Tx, ts []ledger.Transfer) error {
 		tid, kind, ref = append(tid, t.ID), append(kind, t.Kind), append(ref, t.Ref)
 		state, amount, created = append(state, string(t.State)), append(amount, int64(t.Amount())), append(created, t.CreatedAt)
 	}
-	rows, err := tx.Query(ctx, `INSERT INTO ledger_transfers (id, kind, ref, state, amount, created_at)
+	b := &pgx.Batch{}
+	b.Queue("SAVEPOINT " + ledgerSavepoint)
+	isNew := make(map[string]bool, len(in))
+	b.Queue(`INSERT INTO ledger_transfers (id, kind, ref, state, amount, created_at)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[])
-		ON CONFLICT (id) DO NOTHING RETURNING id`, tid, kind, ref, state, amount, created)
-	if err != nil {
-		return err
+		ON CONFLICT (id) DO NOTHING RETURNING id`, tid, kind, ref, state, amount, created).
+		Query(func(rows pgx.Rows) error {
+			var id string
+			_, err := pgx.ForEachRow(rows, []any{&id}, func() error { isNew[id] = true; return nil })
+			return err
+		})
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
 	}
-	inserted, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return err
-	}
-	isNew := make(map[string]bool, len(inserted))
-	for _, id := range inserted {
-		isNew[id] = true
-	}
-	var fresh []ledger.Transfer
-	var old []string
+	var (
+		fresh []ledger.Transfer
+		old   []string
+	)
 	for _, t := range in {
 		if isNew[t.ID] {
 			fresh = append(fresh, t)
@@ -68,27 +98,29 @@ func postTransfers(ctx context.Context, tx pgx.Tx, ts []ledger.Transfer) error {
 			old = append(old, t.ID)
 		}
 	}
-	if err := sameAsStored(ctx, tx, in, old); err != nil || len(fresh) == 0 {
-		return err
-	}
+	return fresh, sameAsStored(ctx, tx, in, old)
+}
 
+// writeEntries writes the entries of new transfers and moves their
+// accounts, in one batch.
+func writeEntries(ctx context.Context, tx pgx.Tx, fresh []ledger.Transfer) error {
 	b := &pgx.Batch{}
 	queueLedgerLock(b)
 	var (
 		eid, account, side []string
 		pos                []int32
-		eamount            []int64
+		amount             []int64
 		at                 []time.Time
 	)
 	for _, t := range fresh {
 		for i, e := range t.Entries {
 			eid, pos, account = append(eid, t.ID), append(pos, int32(i)), append(account, e.Account)
-			side, eamount, at = append(side, string(e.Side)), append(eamount, int64(e.Amount)), append(at, t.CreatedAt)
+			side, amount, at = append(side, string(e.Side)), append(amount, int64(e.Amount)), append(at, t.CreatedAt)
 		}
 	}
 	b.Queue(`INSERT INTO ledger_entries (transfer_id, position, account_id, side, amount, created_at)
 		SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[])`,
-		eid, pos, account, side, eamount, at)
+		eid, pos, account, side, amount, at)
 	moved := queueMoveAccounts(b, ledger.Movements(fresh))
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		var pe *pgconn.PgError
@@ -199,7 +231,7 @@ func queueMoveAccounts(b *pgx.Batch, ms []ledger.Movement) func() error {
 // settleTransfers moves pending transfers to posted or voided inside tx, in
 // the transaction of the change that confirms them (a refund's success).
 // Settling one again to the state it has is a no-op; to the other, a
-// conflict. The transfers are locked in id order, then the ledger lock is
+// conflict. Like postTransfers, a failed call leaves nothing behind. The transfers are locked in id order, then the ledger lock is
 // taken and the accounts updated in id order. Settling never lowers an account's available balance (pending
 // outflows counted already), so it cannot be refused for want of funds.
 func settleTransfers(ctx context.Context, tx pgx.Tx, ids []string, to ledger.State, at time.Time) error {
@@ -246,13 +278,18 @@ func settleTransfers(ctx context.Context, tx pgx.Tx, ids []string, to ledger.Sta
 		return err
 	}
 	b := &pgx.Batch{}
+	b.Queue("SAVEPOINT " + ledgerSavepoint)
 	queueLedgerLock(b)
 	b.Queue(`UPDATE ledger_transfers SET state = $1, settled_at = $2 WHERE id = ANY($3)`, to, at, pending)
 	moved := queueMoveAccounts(b, ledger.SettleMovements(entries, to))
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return err
+	err = tx.SendBatch(ctx, b).Close()
+	if err == nil {
+		err = moved()
 	}
-	return moved()
+	if err != nil {
+		return undoLedgerWrite(ctx, tx, err)
+	}
+	return nil
 }
 
 func scanEntry(row pgx.CollectableRow) (ledger.Entry, error) {

@@ -8,7 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/siyu-commerce/siyu/internal/errs"
 	"github.com/siyu-commerce/siyu/internal/ledger"
+	"github.com/siyu-commerce/siyu/internal/money"
 	"github.com/siyu-commerce/siyu/internal/platform/seal"
 	"github.com/siyu-commerce/siyu/internal/store/postgres/pgtest"
 )
@@ -121,6 +125,63 @@ func TestLedgerCheckFindsCorruption(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A caller that ignores a refusal and commits must not commit half of the
+// refused call: the helpers roll back to their own savepoint.
+func TestLedgerHelpersLeaveNothingWhenRefused(t *testing.T) {
+	ctx := context.Background()
+	s := openLedgerStore(t)
+	pay := func(id string, amount money.Fen) ledger.Transfer {
+		return ledger.Transfer{ID: ledger.PaymentID(id), Kind: ledger.KindPayment, Ref: "o-" + id, State: ledger.Posted,
+			Entries: []ledger.Entry{ledger.Dr(ledger.ClearingWeChat, amount), ledger.Cr(ledger.MerchantRevenue, amount)}}
+	}
+	if err := s.PostTransfers(ctx, pay("p1", 100)); err != nil {
+		t.Fatal(err)
+	}
+	// Refused at revenue:merchant, the last of the accounts in lock order:
+	// the two before it have moved by then.
+	overdraw := ledger.Transfer{ID: ledger.RefundID("r1"), Kind: ledger.KindRefund, Ref: "o-p1", State: ledger.Posted,
+		Entries: []ledger.Entry{ledger.Dr(ledger.MerchantRevenue, 500), ledger.Cr(ledger.RefundsPayable, 500)}}
+	conflicting := pay("p1", 101)
+	for _, c := range []struct {
+		name string
+		code string
+		ts   []ledger.Transfer
+	}{
+		{"insufficient", ledger.CodeInsufficient, []ledger.Transfer{pay("p2", 50), overdraw}},
+		{"conflict", ledger.CodeConflict, []ledger.Transfer{pay("p3", 50), conflicting}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := s.tx(ctx, func(tx pgx.Tx) error {
+				if err := postTransfers(ctx, tx, c.ts); !errs.Is(err, c.code) {
+					t.Errorf("postTransfers = %v, want %s", err, c.code)
+				}
+				return nil // commit regardless
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := s.LedgerStats(ctx)
+			if err != nil || st.Transfers != 1 || st.Entries != 2 {
+				t.Fatalf("stats %+v, %v: want only payment:p1", st, err)
+			}
+			if bs, err := s.CheckLedger(ctx); err != nil || rulesOf(bs) != "" {
+				t.Fatalf("check: %v %+v", err, bs)
+			}
+		})
+	}
+	t.Run("settle of an unknown transfer", func(t *testing.T) {
+		err := s.tx(ctx, func(tx pgx.Tx) error {
+			if err := settleTransfers(ctx, tx, []string{"payment:p1", "refund:none"}, ledger.Posted, time.Now()); !errs.Is(err, ledger.CodeNotFound) {
+				t.Errorf("settleTransfers = %v, want not found", err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 // BenchmarkCheckLedger times `siyu ledger check` over a book of 1,000,000

@@ -15,25 +15,45 @@ import (
 // transaction of the change the transfers account for. A transfer whose id
 // is recorded already is skipped when identical (a retry) and refused with
 // ledger.ErrConflict when not; an account that would go below what it may
-// fails the call with ledger.ErrInsufficient, and the caller's rollback
-// takes everything with it. SQLite has one writer, so the accounts need no
-// lock order here; they are still updated sorted, like PostgreSQL's.
+// refuses with ledger.ErrInsufficient. A refused or failed call leaves
+// nothing behind (it rolls back to a savepoint of its own), so even a caller
+// that went on to commit could not commit half a transfer; the caller is
+// still expected to roll back. SQLite has one writer, so the accounts need
+// no lock order here; they are still updated sorted, like PostgreSQL's.
 func postTransfers(ctx context.Context, tx *sql.Tx, ts []ledger.Transfer) error {
 	fresh, err := newTransfers(ctx, tx, ts)
 	if err != nil || len(fresh) == 0 {
 		return err
 	}
-	// The accounts first: an unknown one is then reported as such, not as
-	// an entry's broken foreign key.
-	if err := moveAccounts(ctx, tx, ledger.Movements(fresh)); err != nil {
-		return err
-	}
-	for _, t := range fresh {
-		if err := insertTransfer(ctx, tx, t); err != nil {
+	return ledgerWrite(ctx, tx, func() error {
+		// The accounts first: an unknown one is then reported as such, not
+		// as an entry's broken foreign key.
+		if err := moveAccounts(ctx, tx, ledger.Movements(fresh)); err != nil {
 			return err
 		}
+		for _, t := range fresh {
+			if err := insertTransfer(ctx, tx, t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ledgerWrite runs write inside a savepoint of tx, rolled back if it fails.
+func ledgerWrite(ctx context.Context, tx *sql.Tx, write func() error) error {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT ledger_write`); err != nil {
+		return err
 	}
-	return nil
+	if err := write(); err != nil {
+		if _, rerr := tx.ExecContext(context.WithoutCancel(ctx), `ROLLBACK TO ledger_write`); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		_, rerr := tx.ExecContext(context.WithoutCancel(ctx), `RELEASE ledger_write`)
+		return errors.Join(err, rerr)
+	}
+	_, err := tx.ExecContext(ctx, `RELEASE ledger_write`)
+	return err
 }
 
 func insertTransfer(ctx context.Context, tx *sql.Tx, t ledger.Transfer) error {
@@ -125,12 +145,17 @@ func unknownAccount(id string) error {
 // settleTransfers moves pending transfers to posted or voided inside tx, in
 // the transaction of the change that confirms them (a refund's success).
 // Settling one again to the state it has is a no-op; to the other, a
-// conflict. Settling never lowers an account's available balance (pending
-// outflows counted already), so it needs no condition.
+// conflict. Like postTransfers, a failed call leaves nothing behind.
+// Settling never lowers an account's available balance (pending outflows
+// counted already), so it is never refused for want of funds.
 func settleTransfers(ctx context.Context, tx *sql.Tx, ids []string, to ledger.State, at time.Time) error {
 	if to != ledger.Posted && to != ledger.Voided {
 		return errs.Field("state", ledger.CodeInvalid, "a transfer settles to posted or voided, not %q", to)
 	}
+	return ledgerWrite(ctx, tx, func() error { return settle(ctx, tx, ids, to, at) })
+}
+
+func settle(ctx context.Context, tx *sql.Tx, ids []string, to ledger.State, at time.Time) error {
 	var entries []ledger.Entry
 	for _, id := range ids {
 		t, err := loadTransfer(ctx, tx, id)
