@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"net/http"
 	"time"
 
@@ -43,21 +42,10 @@ func (a *api) getMyPayment(w http.ResponseWriter, r *http.Request, buyerID strin
 		writeError(w, r, err)
 		return
 	}
-	p, err := a.buyerPayment(r.Context(), buyerID, id)
+	p, err := a.d.Payments.Get(r.Context(), buyerID, id)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
 	writeJSON(w, r, http.StatusOK, paymentView{OrderID: p.OrderID, State: p.State, Amount: p.Amount, PaidAt: p.PaidAt})
-}
-
-// buyerPayment reads the payment of a buyer's order; another buyer's order
-// is not found. payment.Service has no buyer's read yet, so the order
-// service checks the order is theirs and the payment store is read
-// directly: replace with one service call once payment offers it.
-func (a *api) buyerPayment(ctx context.Context, buyerID, orderID string) (*payment.Payment, error) {
-	if _, err := a.d.Orders.Get(ctx, buyerID, orderID); err != nil {
-		return nil, err
-	}
-	return a.d.Payments.Store.PaymentByOrder(ctx, orderID)
 }

@@ -52,6 +52,15 @@ type Service struct {
 	Config  Config
 }
 
+// Get returns the payment of a buyer's order; another buyer's order, or an
+// order not yet paid for, is not found.
+func (s *Service) Get(ctx context.Context, buyerID, orderID string) (*Payment, error) {
+	if _, err := s.Orders.Get(ctx, buyerID, orderID); err != nil {
+		return nil, err
+	}
+	return s.Store.PaymentByOrder(ctx, orderID)
+}
+
 // Pay starts (or resumes) paying a buyer's order and returns what the mini
 // program passes to wx.requestPayment. An order has one payment and one
 // out_trade_no, so paying again returns fresh parameters for the same
