@@ -60,32 +60,15 @@ func (s *Store) AfterSales(ctx context.Context, f refund.AfterSaleFilter) (refun
 	if f.Limit <= 0 {
 		limit = refund.DefaultLimit
 	}
-	var (
-		where []string
-		args  []any
-	)
-	if f.OrderID != "" {
-		where, args = append(where, "order_id = ?"), append(args, f.OrderID)
+	var n newest
+	n.eq("order_id", f.OrderID)
+	n.eq("buyer_id", f.BuyerID)
+	n.eq("state", string(f.State))
+	if err := n.after(afterSaleCursorOrder, f.Cursor); err != nil {
+		return refund.AfterSalePage{}, refund.ErrBadCursor
 	}
-	if f.BuyerID != "" {
-		where, args = append(where, "buyer_id = ?"), append(args, f.BuyerID)
-	}
-	if f.State != "" {
-		where, args = append(where, "state = ?"), append(args, f.State)
-	}
-	if f.Cursor != "" {
-		at, id, err := cursor.Decode(afterSaleCursorOrder, f.Cursor)
-		if err != nil {
-			return refund.AfterSalePage{}, refund.ErrBadCursor
-		}
-		where, args = append(where, "(created_at, id) < (?, ?)"), append(args, at, id)
-	}
-	q := `SELECT ` + afterSaleColumns + ` FROM aftersales`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	q += ` ORDER BY created_at DESC, id DESC LIMIT ?`
-	as, err := queryAfterSales(ctx, s.r, q, append(args, limit+1)...)
+	q, args := n.query(afterSaleColumns, "aftersales", limit)
+	as, err := queryAfterSales(ctx, s.r, q, args...)
 	if err != nil {
 		return refund.AfterSalePage{}, errs.Wrap(err, "aftersale: list")
 	}

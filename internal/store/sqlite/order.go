@@ -95,30 +95,13 @@ func (s *Store) Orders(ctx context.Context, f order.ListFilter) (order.Page, err
 		limit = 20
 	}
 	limit = min(limit, 100)
-	var (
-		where []string
-		args  []any
-	)
-	if f.BuyerID != "" {
-		where, args = append(where, "buyer_id = ?"), append(args, f.BuyerID)
+	var n newest
+	n.eq("buyer_id", f.BuyerID)
+	n.eq("status", string(f.Status))
+	if err := n.after(orderCursorOrder, f.Cursor); err != nil {
+		return order.Page{}, order.ErrBadCursor
 	}
-	if f.Status != "" {
-		where, args = append(where, "status = ?"), append(args, f.Status)
-	}
-	if f.Cursor != "" {
-		at, id, err := cursor.Decode(orderCursorOrder, f.Cursor)
-		if err != nil {
-			return order.Page{}, order.ErrBadCursor
-		}
-		where, args = append(where, "(created_at, id) < (?, ?)"), append(args, at, id)
-	}
-	q := `SELECT ` + orderColumns + ` FROM orders`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	q += ` ORDER BY created_at DESC, id DESC LIMIT ?`
-	// One more than the page tells whether there is a next page.
-	args = append(args, limit+1)
+	q, args := n.query(orderColumns, "orders", limit)
 
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {

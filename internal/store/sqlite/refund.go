@@ -221,29 +221,14 @@ func (s *Store) Refunds(ctx context.Context, f refund.RefundFilter) (refund.Refu
 	if f.Limit <= 0 {
 		limit = refund.DefaultLimit
 	}
-	var (
-		where []string
-		args  []any
-	)
-	if f.OrderID != "" {
-		where, args = append(where, "order_id = ?"), append(args, f.OrderID)
+	var n newest
+	n.eq("order_id", f.OrderID)
+	n.eq("state", string(f.State))
+	if err := n.after(refundCursorOrder, f.Cursor); err != nil {
+		return refund.RefundPage{}, refund.ErrBadCursor
 	}
-	if f.State != "" {
-		where, args = append(where, "state = ?"), append(args, f.State)
-	}
-	if f.Cursor != "" {
-		at, id, err := cursor.Decode(refundCursorOrder, f.Cursor)
-		if err != nil {
-			return refund.RefundPage{}, refund.ErrBadCursor
-		}
-		where, args = append(where, "(created_at, id) < (?, ?)"), append(args, at, id)
-	}
-	q := `SELECT ` + refundColumns + ` FROM refunds`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	q += ` ORDER BY created_at DESC, id DESC LIMIT ?`
-	rs, err := queryRefunds(ctx, s.r, q, append(args, limit+1)...)
+	q, args := n.query(refundColumns, "refunds", limit)
+	rs, err := queryRefunds(ctx, s.r, q, args...)
 	if err != nil {
 		return refund.RefundPage{}, errs.Wrap(err, "refund: list")
 	}
