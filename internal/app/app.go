@@ -153,6 +153,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	a.Refunds.RegisterJobs(a.Jobs)
 	a.Refunds.RegisterConsumers(a.Events)
 	a.Events.On(refund.TopicSucceeded, a.Orders.OnRefundSucceeded)
+	a.registerHousekeeping()
 
 	a.Metrics = prometheus.NewRegistry()
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -198,6 +199,9 @@ func (a *App) Ready(ctx context.Context) error {
 // RunWorkers runs the outbox dispatcher and the job runner until ctx ends,
 // then waits for the work in hand to finish.
 func (a *App) RunWorkers(ctx context.Context) {
+	if err := a.scheduleHousekeeping(context.WithoutCancel(ctx), a.Clock.Now()); err != nil {
+		a.Log.Error("scheduling housekeeping", "err", err)
+	}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); a.Events.Run(ctx) }()
