@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -134,10 +133,7 @@ func TestBuyerJourney(t *testing.T) {
 		}
 
 		// An order through payment, shipping, delivery and receipt.
-		o = w.placeOrder(w.alice, w.aliceAddr.ID, w.skuB, 1)
-		if _, err := w.app.Orders.MarkPaid(context.Background(), o.ID, w.app.Clock.Now()); err != nil {
-			t.Fatal(err)
-		}
+		o = w.paid(w.alice, w.aliceAddr.ID, w.skuB, 1)
 		w.alice.must(409, "POST", "/api/v1/orders/"+o.ID+"/cancel", nil, nil)
 		var shipped order.Order
 		w.operator.must(200, "POST", "/admin/api/v1/orders/"+o.ID+"/ship",

@@ -293,20 +293,11 @@ func (s *Service) settlePayment(ctx context.Context, id string) error {
 	return nil
 }
 
-// MarkPaid records a payment confirmed outside the payment capability's
-// store (which applies PaidChange in the transaction of its capture). It
-// races Close cleanly: the store serialises the two, and whichever is second
-// finds a state it cannot move from.
-func (s *Service) MarkPaid(ctx context.Context, id string, paidAt time.Time) (*Order, error) {
-	return s.Store.UpdateOrder(ctx, id, func(o *Order) (Change, error) {
-		return s.PaidChange(o, paidAt)
-	})
-}
-
 // PaidChange moves o to paid as of paidAt and returns what the store must
 // write with it (the stock commit, the order.paid event). It is the one
-// rule for paying an order, shared by MarkPaid and the payment capture that
-// runs it inside its own transaction. An order already paid gives ErrNoop;
+// rule for paying an order; the payment capture runs it inside its own
+// transaction, so an order is paid only with its payment and ledger
+// transfers. An order already paid gives ErrNoop;
 // one that cannot be paid, ErrBadTransition.
 func (s *Service) PaidChange(o *Order, paidAt time.Time) (Change, error) {
 	return s.transition(o, Paid, "", func(o *Order, _ time.Time) []jobs.Job {
