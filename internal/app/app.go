@@ -20,6 +20,7 @@ import (
 
 	"github.com/siyu-commerce/siyu/internal/cart"
 	"github.com/siyu-commerce/siyu/internal/catalog"
+	"github.com/siyu-commerce/siyu/internal/errs"
 	"github.com/siyu-commerce/siyu/internal/httpapi"
 	"github.com/siyu-commerce/siyu/internal/identity"
 	"github.com/siyu-commerce/siyu/internal/inventory"
@@ -32,6 +33,7 @@ import (
 	"github.com/siyu-commerce/siyu/internal/platform/seal"
 	"github.com/siyu-commerce/siyu/internal/pricing"
 	"github.com/siyu-commerce/siyu/internal/refund"
+	"github.com/siyu-commerce/siyu/internal/share"
 	"github.com/siyu-commerce/siyu/internal/store"
 	"github.com/siyu-commerce/siyu/internal/wechat"
 	"github.com/siyu-commerce/siyu/internal/wechat/pay"
@@ -53,6 +55,7 @@ type App struct {
 	Identity  *identity.Service
 	Payments  *payment.Service
 	Refunds   *refund.Service
+	Shares    *share.Service
 
 	// PayGateway is the WeChat Pay v3 client; PaySandbox the simulator it
 	// talks to in sandbox mode (nil in production).
@@ -146,6 +149,26 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	a.Orders.BeforeClose = a.Payments.BeforeClose
 	a.Refunds = &refund.Service{Store: a.Store, Payments: a.Store, Gateway: a.PayGateway, Clock: a.Clock, Log: a.Log}
 
+	// Share tokens are signed with a key derived from the data key until
+	// SIYU_SHARE_KEY exists; only products can be checked before sharing
+	// until teams and bargains are built.
+	signer, err := share.NewSigner(share.KeyFrom(key))
+	if err != nil {
+		a.Store.Close()
+		return nil, err
+	}
+	a.Shares = &share.Service{Store: a.Store, Orders: a.Store, Signer: signer, Clock: a.Clock,
+		Exists: func(ctx context.Context, kind share.TargetKind, id string) (bool, error) {
+			if kind != share.Product {
+				return true, nil
+			}
+			p, err := a.Store.Product(ctx, id)
+			if errs.Is(err, catalog.ErrNotFound.Code) {
+				return false, nil
+			}
+			return err == nil && p.Status == catalog.OnSale, err
+		}}
+
 	a.Events = &outbox.Dispatcher{Store: a.Store, Clock: a.Clock, Log: a.Log}
 	a.Jobs = &jobs.Runner{Store: a.Store, Clock: a.Clock, Log: a.Log}
 	a.Orders.RegisterJobs(a.Jobs)
@@ -153,13 +176,14 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	a.Refunds.RegisterJobs(a.Jobs)
 	a.Refunds.RegisterConsumers(a.Events)
 	a.Events.On(refund.TopicSucceeded, a.Orders.OnRefundSucceeded)
+	a.Shares.RegisterConsumers(a.Events)
 	a.registerHousekeeping()
 
 	a.Metrics = prometheus.NewRegistry()
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	api := httpapi.New(httpapi.Deps{
 		Catalog: a.Catalog, Carts: a.Carts, Inventory: a.Inventory, Orders: a.Orders, Identity: a.Identity,
-		Payments: a.Payments, Refunds: a.Refunds, Ledger: a.Store, PayNotifications: a.PayGateway,
+		Payments: a.Payments, Refunds: a.Refunds, Shares: a.Shares, Ledger: a.Store, PayNotifications: a.PayGateway,
 		Idempotency: a.Store, Ready: a.Ready, Logger: a.Log, Metrics: a.Metrics, Clock: a.Clock,
 		Limits: httpapi.Limits{MaxBody: cfg.MaxBody, IdempotencyWait: httpapi.DefaultLimits.IdempotencyWait},
 	})

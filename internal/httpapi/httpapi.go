@@ -25,6 +25,7 @@ import (
 	"github.com/siyu-commerce/siyu/internal/payment"
 	"github.com/siyu-commerce/siyu/internal/platform/clock"
 	"github.com/siyu-commerce/siyu/internal/refund"
+	"github.com/siyu-commerce/siyu/internal/share"
 )
 
 // Limits bound what one request may ask of the server.
@@ -47,6 +48,9 @@ type Deps struct {
 	Identity  *identity.Service
 	Payments  *payment.Service
 	Refunds   *refund.Service
+	// Shares makes share links, records their visits and reads the
+	// fission numbers.
+	Shares *share.Service
 	// Ledger is the book as finance reads it; the HTTP layer never writes it.
 	Ledger Ledger
 	// PayNotifications verifies and decrypts the payment platform's

@@ -43,6 +43,10 @@ func (a *api) buyerRoutes() {
 	a.handle("GET /api/v1/after-sales", a.buyer(a.listMyAfterSales))
 	a.handle("GET /api/v1/after-sales/{id}", a.buyer(a.getMyAfterSale))
 	a.handle("POST /api/v1/after-sales/{id}/withdraw", a.buyer(a.withdrawAfterSale))
+
+	// Sharing records who brought whom; it unlocks nothing (package share).
+	a.handle("POST /api/v1/shares", a.buyer(a.createShare))
+	a.handle("POST /api/v1/share-visits", a.buyer(a.recordShareVisit))
 }
 
 // adminRoutes registers the admin API; each route names the roles besides
@@ -86,4 +90,6 @@ func (a *api) adminRoutes() {
 	a.handle("GET /admin/api/v1/ledger/accounts/{account}/statement", a.admin(financeRoles, a.accountStatement))
 	a.handle("GET /admin/api/v1/ledger/settlements/{day}", a.admin(financeRoles, a.settlement))
 	a.handle("GET /admin/api/v1/ledger/check", a.admin(financeRoles, a.checkLedger))
+
+	a.handle("GET /admin/api/v1/shares/stats", a.admin(shareRoles, a.shareStats))
 }

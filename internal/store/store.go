@@ -20,6 +20,7 @@ import (
 	"github.com/siyu-commerce/siyu/internal/payment"
 	"github.com/siyu-commerce/siyu/internal/platform/seal"
 	"github.com/siyu-commerce/siyu/internal/refund"
+	"github.com/siyu-commerce/siyu/internal/share"
 	"github.com/siyu-commerce/siyu/internal/store/postgres"
 	"github.com/siyu-commerce/siyu/internal/store/sqlite"
 )
@@ -37,6 +38,7 @@ type Engine interface {
 	ledger.Store
 	payment.Store
 	refund.Store
+	share.Store
 	Ping(ctx context.Context) error
 	Migrate(ctx context.Context) (int, error)
 	Pending(ctx context.Context) (int, error)

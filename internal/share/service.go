@@ -1,0 +1,150 @@
+package share
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/siyu-commerce/siyu/internal/errs"
+	"github.com/siyu-commerce/siyu/internal/order"
+	"github.com/siyu-commerce/siyu/internal/platform/clock"
+	"github.com/siyu-commerce/siyu/internal/platform/ids"
+)
+
+// Orders is what attribution reads of the order capability.
+type Orders interface {
+	Order(ctx context.Context, id string) (*order.Order, error)
+	Orders(ctx context.Context, f order.ListFilter) (order.Page, error)
+}
+
+// TargetExists reports whether a target may be shared (e.g. a product on
+// sale). Kinds whose capability is not built yet may answer true.
+type TargetExists func(ctx context.Context, kind TargetKind, id string) (bool, error)
+
+// Service makes shares, records visits and credits paid orders.
+type Service struct {
+	Store  Store
+	Orders Orders
+	Signer *Signer
+	Clock  clock.Clock
+	// Exists checks a target before it is shared; nil accepts any id.
+	Exists TargetExists
+	// Window is how long after a visit an order is credited; default
+	// DefaultWindow.
+	Window time.Duration
+}
+
+// NewShare is a request to share a target, parsed.
+type NewShare struct {
+	TargetKind  TargetKind
+	TargetID    string
+	ActivityID  string
+	ParentToken string // the link the sharer arrived through, if any
+}
+
+// Made is a new share and its link.
+type Made struct {
+	Share Share  `json:"-"`
+	Token string `json:"token"`
+}
+
+// Create records a share by sharerID and signs its token. The parent
+// link counts only when it shares the same target, the sharer opened it,
+// and someone else made it: a buyer cannot graft themselves onto a chain
+// they never came through, nor lengthen their own.
+func (s *Service) Create(ctx context.Context, sharerID string, in NewShare) (Made, error) {
+	if s.Exists != nil {
+		ok, err := s.Exists(ctx, in.TargetKind, in.TargetID)
+		if err != nil {
+			return Made{}, err
+		}
+		if !ok {
+			return Made{}, ErrTargetAbsent
+		}
+	}
+	// Milliseconds: the token carries the time at that precision, and the
+	// row and the token must agree.
+	now := s.Clock.Now().UTC().Truncate(time.Millisecond)
+	sh := Share{
+		ID: ids.New(), SharerID: sharerID, TargetKind: in.TargetKind, TargetID: in.TargetID,
+		ActivityID: in.ActivityID, Depth: 1, CreatedAt: now,
+	}
+	if in.ParentToken != "" {
+		parent, err := s.Signer.Verify(in.ParentToken)
+		if err != nil {
+			return Made{}, ErrParentInvalid
+		}
+		if parent.TargetKind == in.TargetKind && parent.TargetID == in.TargetID && parent.SharerID != sharerID {
+			visited, err := s.Store.ShareVisited(ctx, sharerID, parent.ID)
+			if err != nil {
+				return Made{}, err
+			}
+			if visited {
+				if parent.Depth >= MaxDepth {
+					return Made{}, ErrDepthExceeded
+				}
+				sh.Depth, sh.ParentID = parent.Depth+1, parent.ID
+				if sh.ActivityID == "" {
+					sh.ActivityID = parent.ActivityID
+				}
+			}
+		}
+	}
+	tok, err := s.Signer.Sign(&sh)
+	if err != nil {
+		return Made{}, err
+	}
+	if err := s.Store.CreateShare(ctx, &sh); err != nil {
+		return Made{}, err
+	}
+	return Made{Share: sh, Token: tok}, nil
+}
+
+// Opened is what a visitor learns of the link they opened: where it
+// leads, not who sent it.
+type Opened struct {
+	Visit Visit
+	Share Share
+}
+
+// Visit records that visitorID opened the link tok from scene. A visit of
+// one's own link is recorded (the funnel counts it as activity) and marked
+// own, so it never earns a credit.
+func (s *Service) Visit(ctx context.Context, visitorID, tok string, scene Scene) (Opened, error) {
+	claimed, err := s.Signer.Verify(tok)
+	if err != nil {
+		return Opened{}, err
+	}
+	// The row, not the token, is the record: a valid token whose row is
+	// gone (a restored backup) credits nothing.
+	sh, err := s.Store.ShareByID(ctx, claimed.ID)
+	if err != nil {
+		if errs.Is(err, ErrNotFound.Code) {
+			return Opened{}, ErrTokenInvalid
+		}
+		return Opened{}, err
+	}
+	v := Visit{ID: ids.New(), ShareID: sh.ID, VisitorID: visitorID, Scene: scene,
+		Own: visitorID == sh.SharerID, At: s.Clock.Now().UTC()}
+	if err := s.Store.AddShareVisit(ctx, &v); err != nil {
+		return Opened{}, err
+	}
+	return Opened{Visit: v, Share: *sh}, nil
+}
+
+func (s *Service) window() time.Duration {
+	if s.Window > 0 {
+		return s.Window
+	}
+	return DefaultWindow
+}
+
+// matches reports whether a share may take the credit for o: a product
+// share only for an order holding that product; a team, bargain or
+// promoter page leads to the whole shop.
+func matches(sh Share, o *order.Order) bool {
+	if sh.TargetKind != Product {
+		return true
+	}
+	return slices.ContainsFunc(o.Lines, func(l order.Line) bool { return l.ProductID == sh.TargetID })
+}
