@@ -28,29 +28,37 @@ import (
 // concurrent deliverers; the handler checks the signature, decrypts the
 // resource and captures the payment (order paid, stock committed, ledger
 // posted, events written) in one transaction. The load is fixed: 2,000
-// callbacks per run (use -benchtime 1x).
+// callbacks per run (use -benchtime 1x). The orders spread over 100 SKUs,
+// as a shop's do ("spread"), or all buy one SKU, as a flash sale's do
+// ("hot": every capture then commits stock on the same row).
 //
 //	SIYU_TEST_DATABASE_URL=postgres://... go test ./internal/httpapi/ -run '^$' -bench PayCallbacks -benchtime 1x -count 3
 func BenchmarkPayCallbacks(b *testing.B) {
 	for _, engine := range apptest.Engines() {
-		b.Run(string(engine), func(b *testing.B) { benchCallbacks(b, engine, 2000, 32) })
+		b.Run(string(engine)+"/spread", func(b *testing.B) { benchCallbacks(b, engine, 2000, 32, 100) })
+		b.Run(string(engine)+"/hot", func(b *testing.B) { benchCallbacks(b, engine, 2000, 32, 1) })
 	}
 }
 
-func benchCallbacks(b *testing.B, engine apptest.Engine, n, workers int) {
+func benchCallbacks(b *testing.B, engine apptest.Engine, n, workers, skus int) {
 	a := apptest.New(b, engine, nil)
 	ctx := context.Background()
 	cat, err := a.Catalog.CreateCategory(ctx, catalog.NewCategory{Name: "bench"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	p, err := a.Catalog.CreateProduct(ctx, catalog.NewProduct{CategoryID: cat.ID, Title: "bench", Status: catalog.OnSale,
-		SKUs: []catalog.NewSKU{{Specs: []catalog.Spec{{Name: "n", Value: "1"}}, ListPrice: 1000, SalePrice: 900}}})
+	in := catalog.NewProduct{CategoryID: cat.ID, Title: "bench", Status: catalog.OnSale}
+	for k := range skus {
+		in.SKUs = append(in.SKUs, catalog.NewSKU{Specs: []catalog.Spec{{Name: "n", Value: fmt.Sprint(k)}}, ListPrice: 1000, SalePrice: 900})
+	}
+	p, err := a.Catalog.CreateProduct(ctx, in)
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := a.Inventory.Adjust(ctx, p.SKUs[0].ID, inventory.Online, int64(n), inventory.Receive, "bench"); err != nil {
-		b.Fatal(err)
+	for _, k := range p.SKUs {
+		if _, err := a.Inventory.Adjust(ctx, k.ID, inventory.Online, int64(n), inventory.Receive, "bench"); err != nil {
+			b.Fatal(err)
+		}
 	}
 	_, buyer, _, err := a.Identity.Login(ctx, fmt.Sprintf("cbbench.%d", time.Now().UnixNano()))
 	if err != nil {
@@ -79,7 +87,7 @@ func benchCallbacks(b *testing.B, engine apptest.Engine, n, workers int) {
 	var plat platform
 	for i := range calls {
 		o, err := a.Orders.Place(ctx, order.PlaceInput{BuyerID: buyer.ID, AddressID: addr.ID,
-			Lines: []order.LineInput{{SKUID: p.SKUs[0].ID, Qty: 1}}})
+			Lines: []order.LineInput{{SKUID: p.SKUs[i%skus].ID, Qty: 1}}})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -24,21 +24,19 @@ import (
 // that went on to commit could not commit half a transfer; the caller is
 // still expected to roll back.
 //
-// Two round trips however many transfers: insert the transfers (a
-// concurrent writer of the same id waits for the first to commit, then
-// finds it), then one batch of the ledger lock, the entries and the account
-// updates; one more to compare, when some were recorded already.
+// One round trip however many transfers. A store whose change can commit in
+// the same batch queues queuePostTransfers there instead and reads its error
+// with ledgerRefusal.
 func postTransfers(ctx context.Context, tx pgx.Tx, ts []ledger.Transfer) error {
 	in, err := distinctTransfers(ts)
 	if err != nil || len(in) == 0 {
 		return err
 	}
-	fresh, err := insertTransfers(ctx, tx, in)
-	if err == nil && len(fresh) > 0 {
-		err = writeEntries(ctx, tx, fresh)
-	}
-	if err != nil {
-		return undoLedgerWrite(ctx, tx, err)
+	b := &pgx.Batch{}
+	b.Queue("SAVEPOINT " + ledgerSavepoint)
+	queuePostTransfers(b, in)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return undoLedgerWrite(ctx, tx, ledgerRefusal(err))
 	}
 	return nil
 }
@@ -56,84 +54,68 @@ func undoLedgerWrite(ctx context.Context, tx pgx.Tx, err error) error {
 	return err
 }
 
-// insertTransfers sets the savepoint, inserts the transfers not recorded yet
-// and returns them, having checked that the others repeat what is stored.
-func insertTransfers(ctx context.Context, tx pgx.Tx, in []ledger.Transfer) ([]ledger.Transfer, error) {
-	var (
-		tid, kind, ref, state []string
-		amount                []int64
-		created               []time.Time
-	)
-	now := time.Now()
-	for i := range in {
-		if in[i].CreatedAt.IsZero() {
-			in[i].CreatedAt = now
-		}
-		t := in[i]
-		tid, kind, ref = append(tid, t.ID), append(kind, t.Kind), append(ref, t.Ref)
-		state, amount, created = append(state, string(t.State)), append(amount, int64(t.Amount())), append(created, t.CreatedAt)
-	}
-	b := &pgx.Batch{}
-	b.Queue("SAVEPOINT " + ledgerSavepoint)
-	isNew := make(map[string]bool, len(in))
-	b.Queue(`INSERT INTO ledger_transfers (id, kind, ref, state, amount, created_at)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[])
-		ON CONFLICT (id) DO NOTHING RETURNING id`, tid, kind, ref, state, amount, created).
-		Query(func(rows pgx.Rows) error {
-			var id string
-			_, err := pgx.ForEachRow(rows, []any{&id}, func() error { isNew[id] = true; return nil })
-			return err
-		})
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return nil, err
-	}
-	var (
-		fresh []ledger.Transfer
-		old   []string
-	)
-	for _, t := range in {
-		if isNew[t.ID] {
-			fresh = append(fresh, t)
-		} else {
-			old = append(old, t.ID)
-		}
-	}
-	return fresh, sameAsStored(ctx, tx, in, old)
-}
+// The SQLSTATEs siyu_post_transfers raises (migration 0007), each with the
+// transfer or account concerned as the detail.
+const (
+	transferConflictCode   = "SY002"
+	accountRefusedCode     = "SY003"
+	entryAccountForeignKey = "ledger_entries_account_id_fkey"
+)
 
-// writeEntries writes the entries of new transfers and moves their
-// accounts, in one batch.
-func writeEntries(ctx context.Context, tx pgx.Tx, fresh []ledger.Transfer) error {
-	b := &pgx.Batch{}
-	queueLedgerLock(b)
-	var (
-		eid, account, side []string
-		pos                []int32
-		amount             []int64
-		at                 []time.Time
-	)
-	for _, t := range fresh {
-		for i, e := range t.Entries {
-			eid, pos, account = append(eid, t.ID), append(pos, int32(i)), append(account, e.Account)
-			side, amount, at = append(side, string(e.Side)), append(amount, int64(e.Amount)), append(at, t.CreatedAt)
-		}
-	}
-	b.Queue(`INSERT INTO ledger_entries (transfer_id, position, account_id, side, amount, created_at)
-		SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[])`,
-		eid, pos, account, side, amount, at)
-	moved := queueMoveAccounts(b, ledger.Movements(fresh))
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) && pe.Code == "23503" && pe.ConstraintName == "ledger_entries_account_id_fkey" {
-			return errs.Field("entries", ledger.CodeAccountNotFound, "an entry names no ledger account: %s", pe.Detail)
-		}
+// ledgerRefusal turns what siyu_post_transfers raised into the ledger's
+// errors; any other error comes back as it is.
+func ledgerRefusal(err error) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
 		return err
 	}
-	return moved()
+	switch {
+	case pe.Code == transferConflictCode:
+		return fmt.Errorf("transfer %s: %w", pe.Detail, ledger.ErrConflict)
+	case pe.Code == accountRefusedCode:
+		return fmt.Errorf("account %s: %w", pe.Detail, ledger.ErrInsufficient)
+	case pe.Code == "23503" && pe.ConstraintName == entryAccountForeignKey:
+		return errs.Field("entries", ledger.CodeAccountNotFound, "an entry names no ledger account: %s", pe.Detail)
+	}
+	return err
+}
+
+// queuePostTransfers queues the ledger lock and one call of
+// siyu_post_transfers (migration 0007) writing in, which distinctTransfers
+// has checked and sorted. A refusal is an SQL error that aborts the
+// transaction: the batch's later statements, a COMMIT among them, do not run.
+func queuePostTransfers(b *pgx.Batch, in []ledger.Transfer) {
+	var (
+		tid, kind, ref, state, born []string
+		amount                      []int64
+		created                     []time.Time
+		eTID, eAccount, eSide       []string
+		ePos                        []int32
+		eAmount                     []int64
+	)
+	now := time.Now()
+	for _, t := range in {
+		if t.CreatedAt.IsZero() {
+			t.CreatedAt = now
+		}
+		tid, kind, ref = append(tid, t.ID), append(kind, t.Kind), append(ref, t.Ref)
+		state, born = append(state, string(t.State)), append(born, string(t.Born()))
+		amount, created = append(amount, int64(t.Amount())), append(created, t.CreatedAt)
+		for i, e := range t.Entries {
+			eTID, ePos, eAccount = append(eTID, t.ID), append(ePos, int32(i)), append(eAccount, e.Account)
+			eSide, eAmount = append(eSide, string(e.Side)), append(eAmount, int64(e.Amount))
+		}
+	}
+	queueLedgerLock(b)
+	b.Queue(`SELECT siyu_post_transfers($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		tid, kind, ref, state, born, amount, created, eTID, ePos, eAccount, eSide, eAmount)
 }
 
 // ledgerLock is the transaction-scoped advisory lock every ledger write
-// takes just before it touches account rows ("ledg" in ASCII). Sorting the
+// takes just before it writes transfers or touches account rows ("ledg" in
+// ASCII; a post takes it before its inserts, so a writer never waits on
+// another's uncommitted insert of the same transfer id while holding it,
+// and the call costs no round trip more). Sorting the
 // accounts orders the locks of one call, but a transaction may call the
 // helpers twice (a refund settles its intent, then posts its payout) and
 // hold one call's accounts while it waits for the next's, against another
@@ -169,31 +151,6 @@ func distinctTransfers(ts []ledger.Transfer) ([]ledger.Transfer, error) {
 	}
 	slices.SortFunc(out, func(a, b ledger.Transfer) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
-}
-
-// sameAsStored checks that each transfer of in whose id is among old
-// repeats the stored one.
-func sameAsStored(ctx context.Context, tx pgx.Tx, in []ledger.Transfer, old []string) error {
-	if len(old) == 0 {
-		return nil
-	}
-	stored, err := loadTransfers(ctx, tx, old)
-	if err != nil {
-		return err
-	}
-	isOld := make(map[string]bool, len(old))
-	for _, id := range old {
-		isOld[id] = true
-	}
-	for _, t := range in {
-		if !isOld[t.ID] {
-			continue
-		}
-		if s, ok := stored[t.ID]; !ok || !ledger.Identical(*s, t) {
-			return fmt.Errorf("transfer %s: %w", t.ID, ledger.ErrConflict)
-		}
-	}
-	return nil
 }
 
 // queueMoveAccounts queues the updates of the accounts' running sums, in

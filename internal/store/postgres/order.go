@@ -84,22 +84,55 @@ func (s *Store) CreateOrder(ctx context.Context, o *order.Order, ev []outbox.Eve
 // transaction, aborted, is rolled back here before the connection goes back
 // to the pool.
 func (s *Store) sendCommitted(ctx context.Context, b *pgx.Batch) error {
+	return s.readThenCommit(ctx, nil, func() (*pgx.Batch, error) { return b, nil })
+}
+
+// readThenCommit begins a transaction with reads (row locks, typically) in
+// one batch, lets then decide the writes, and sends them with the COMMIT in
+// a second batch: two round trips, and whatever rows the writes lock are
+// held only while the server runs the rest of that batch and commits, no
+// network wait in between. A nil reads sends BEGIN with the writes. When
+// then or a statement fails, the transaction is rolled back before the
+// connection goes back to the pool; then returning errNothingToWrite is how
+// a change with nothing to write ends.
+func (s *Store) readThenCommit(ctx context.Context, reads *pgx.Batch, then func() (*pgx.Batch, error)) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Release()
-	full := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(b.QueuedQueries)+2)}
-	full.Queue("BEGIN")
-	full.QueuedQueries = append(full.QueuedQueries, b.QueuedQueries...)
-	full.Queue("COMMIT")
-	err = conn.SendBatch(ctx, full).Close()
-	if err != nil && conn.Conn().PgConn().TxStatus() != 'I' {
+	defer func() {
+		if conn.Conn().PgConn().TxStatus() == 'I' {
+			return
+		}
 		if _, rerr := conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
 			conn.Conn().Close(context.WithoutCancel(ctx)) //nolint:errcheck // the pool drops a closed connection
 		}
+	}()
+	begun := reads != nil
+	if begun {
+		if err := conn.SendBatch(ctx, framed(reads, true, false)).Close(); err != nil {
+			return err
+		}
 	}
-	return err
+	w, err := then()
+	if err != nil {
+		return err
+	}
+	return conn.SendBatch(ctx, framed(w, !begun, true)).Close()
+}
+
+// framed is b's statements after a BEGIN and before a COMMIT, as asked.
+func framed(b *pgx.Batch, begin, commit bool) *pgx.Batch {
+	full := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(b.QueuedQueries)+2)}
+	if begin {
+		full.Queue("BEGIN")
+	}
+	full.QueuedQueries = append(full.QueuedQueries, b.QueuedQueries...)
+	if commit {
+		full.Queue("COMMIT")
+	}
+	return full
 }
 
 // stockShortCode is the SQLSTATE siyu_move_stock raises (migration 0002).
@@ -276,13 +309,15 @@ func (s *Store) queueOrderChange(b *pgx.Batch, o *order.Order, c order.Change) e
 		WHERE id = $13`,
 		o.Status, shipTo, o.Remark, o.PaidAt, o.Carrier, o.TrackingNo, o.ShippedAt,
 		o.DeliveredAt, o.CompletedAt, o.EndedAt, o.EndReason, o.UpdatedAt, o.ID)
+	queueEvents(b, c.Events)
+	queueJobs(b, c.Jobs)
+	// The stock goes last, for the reason CreateOrder gives: every payment
+	// of a best seller commits units of one stock row.
 	if reason, ok := orderStockReason[c.Stock]; ok {
 		// A short release or commit means the reservation was lost: a
 		// bug, never a buyer's error, so it stays an internal error.
 		queueOrderStock(b, o, reason, o.UpdatedAt)
 	}
-	queueEvents(b, c.Events)
-	queueJobs(b, c.Jobs)
 	return nil
 }
 

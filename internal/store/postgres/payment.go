@@ -76,13 +76,17 @@ func (s *Store) readPayment(ctx context.Context, where string, arg any) (*paymen
 
 // UpdatePayment locks the payment and then its order (FOR UPDATE, in that
 // order, in the batch that begins the transaction: one round trip), lets fn
-// decide, sends the writes in a second batch, posts the ledger transfers
-// last (the accounts are the rows every capture shares, so they are held
-// the shortest) and commits. A concurrent update of the same payment waits
-// on its row lock and then reads what this one committed.
+// decide, and sends every write with the COMMIT in a second batch. The
+// rows every capture shares come last: the order's stock (one row for all
+// the buyers of a best seller), then the ledger lock and the transfers
+// (siyu_post_transfers, migration 0007), so they are held only while the
+// server finishes the batch and commits, never across a round trip; posted
+// from Go, the transfers took two more round trips with the accounts held.
+// A refused transfer aborts the transaction, so the COMMIT queued after it
+// does not run. A concurrent update of the same payment waits on its row
+// lock and then reads what this one committed.
 func (s *Store) UpdatePayment(ctx context.Context, outTradeNo string, fn func(p *payment.Payment, o *order.Order) (payment.Capture, error)) (*payment.Payment, error) {
 	b := &pgx.Batch{}
-	b.BeginTx(pgx.TxOptions{})
 	p, found := &payment.Payment{}, false
 	b.Queue(`SELECT `+paymentColumns+` FROM payments WHERE out_trade_no = $1 FOR UPDATE`, outTradeNo).QueryRow(func(row pgx.Row) error {
 		got, err := scanPayment(row)
@@ -99,43 +103,42 @@ func (s *Store) UpdatePayment(ctx context.Context, outTradeNo string, fn func(p 
 	// the order: the payment row is locked already, and its order never changes.
 	o, orderFound := s.queueLoadOrderBy(b, `(SELECT order_id FROM payments WHERE out_trade_no = $1)`, outTradeNo, "FOR UPDATE")
 	var saved *payment.Payment
-	err := s.batchTx(ctx, b, func(tx pgx.Tx) error {
+	err := s.readThenCommit(ctx, b, func() (*pgx.Batch, error) {
 		if !found {
-			return payment.ErrNotFound
+			return nil, payment.ErrNotFound
 		}
 		if !*orderFound {
-			return fmt.Errorf("payment %s: its order %s is missing", p.ID, p.OrderID)
+			return nil, fmt.Errorf("payment %s: its order %s is missing", p.ID, p.OrderID)
 		}
 		before := *p
 		c, err := fn(p, o)
 		if errors.Is(err, payment.ErrNoop) {
 			saved = &before
-			return errNothingToWrite
+			return nil, errNothingToWrite
 		}
 		if err != nil {
-			return err
+			return nil, err
+		}
+		transfers, err := distinctTransfers(c.Transfers)
+		if err != nil {
+			return nil, err
 		}
 		w := &pgx.Batch{}
 		w.Queue(`UPDATE payments SET prepay_id = $1, state = $2, transaction_id = $3, fee = $4,
 			paid_at = $5, updated_at = $6 WHERE id = $7`,
 			p.PrepayID, p.State, p.TransactionID, p.Fee, p.PaidAt, p.UpdatedAt, p.ID)
-		if c.Order != nil {
-			if err := s.queueOrderChange(w, o, *c.Order); err != nil {
-				return err
-			}
-		}
 		queueEvents(w, c.Events)
 		queueJobs(w, c.Jobs)
-		if err := tx.SendBatch(ctx, w).Close(); err != nil {
-			return err
-		}
-		if len(c.Transfers) > 0 {
-			if err := postTransfers(ctx, tx, c.Transfers); err != nil {
-				return err
+		if c.Order != nil {
+			if err := s.queueOrderChange(w, o, *c.Order); err != nil {
+				return nil, err
 			}
 		}
+		if len(transfers) > 0 {
+			queuePostTransfers(w, transfers)
+		}
 		saved = p
-		return nil
+		return w, nil
 	})
 	if errors.Is(err, errNothingToWrite) {
 		err = nil
@@ -144,7 +147,7 @@ func (s *Store) UpdatePayment(ctx context.Context, outTradeNo string, fn func(p 
 		return nil, payment.ErrNotFound
 	}
 	if err != nil {
-		return nil, errs.Wrap(err, "payment: update %s", outTradeNo)
+		return nil, errs.Wrap(ledgerRefusal(err), "payment: update %s", outTradeNo)
 	}
 	return saved, nil
 }
