@@ -149,12 +149,22 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	a.Orders.BeforeClose = a.Payments.BeforeClose
 	a.Refunds = &refund.Service{Store: a.Store, Payments: a.Store, Gateway: a.PayGateway, Clock: a.Clock, Log: a.Log}
 
-	// Share tokens are signed with a key derived from the data key until
-	// SIYU_SHARE_KEY exists; only products can be checked before sharing
-	// until teams and bargains are built.
-	signer, err := share.NewSigner(share.KeyFrom(key))
+	// Share links are signed with their own key when one is given, so it
+	// can be rotated (invalidating shared links) without touching the key
+	// that encrypts personal data; otherwise with one derived from it. Only
+	// products can be checked before sharing until teams and bargains exist.
+	shareKey := share.KeyFrom(key)
+	if cfg.ShareKey != "" {
+		if shareKey, err = seal.ParseKey(cfg.ShareKey); err != nil {
+			err = fmt.Errorf("SIYU_SHARE_KEY: %w", err)
+		}
+	}
+	var signer *share.Signer
+	if err == nil {
+		signer, err = share.NewSigner(shareKey)
+	}
 	if err != nil {
-		a.Store.Close()
+		a.Close()
 		return nil, err
 	}
 	a.Shares = &share.Service{Store: a.Store, Orders: a.Store, Signer: signer, Clock: a.Clock,

@@ -15,6 +15,7 @@ import (
 	"github.com/siyu-commerce/siyu/internal/inventory"
 	"github.com/siyu-commerce/siyu/internal/order"
 	"github.com/siyu-commerce/siyu/internal/platform/config"
+	"github.com/siyu-commerce/siyu/internal/share"
 )
 
 func seed(t *testing.T, a *apptest.App) demo.Result {
@@ -202,5 +203,47 @@ func TestCloseJobsOnTwoReplicas(t *testing.T) {
 	}
 	if releases != orders {
 		t.Fatalf("%d stock releases journaled, want exactly %d", releases, orders)
+	}
+}
+
+// TestShareKey: a share link signed under one SIYU_SHARE_KEY is refused by
+// a shop with another, and a malformed key stops the app from starting.
+func TestShareKey(t *testing.T) {
+	ctx := context.Background()
+	a := apptest.New(t, apptest.SQLite, func(c *config.Config) {
+		c.ShareKey = "1111111111111111111111111111111111111111111111111111111111111111"
+	})
+	other := a.Config
+	other.ShareKey = "2222222222222222222222222222222222222222222222222222222222222222"
+	b, err := app.New(ctx, other, app.Options{Clock: a.Clock, Log: a.Log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	seed(t, a)
+	page, err := a.Catalog.ListForBuyer(ctx, catalog.Filter{Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, buyer, _, err := a.Identity.Login(ctx, "sharer.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	made, err := a.Shares.Create(ctx, buyer.ID, share.NewShare{TargetKind: share.Product, TargetID: page.Products[0].ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := made.Token
+	if _, err := b.Shares.Signer.Verify(token); err == nil {
+		t.Fatal("a link signed under another share key verified")
+	}
+	if _, err := a.Shares.Signer.Verify(token); err != nil {
+		t.Fatalf("the link does not verify under its own key: %v", err)
+	}
+	bad := a.Config
+	bad.ShareKey = "short"
+	if c, err := app.New(ctx, bad, app.Options{Clock: a.Clock, Log: a.Log}); err == nil {
+		c.Close()
+		t.Fatal("a malformed SIYU_SHARE_KEY was accepted")
 	}
 }

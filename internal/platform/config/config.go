@@ -29,6 +29,7 @@ type Config struct {
 	Mode        string // SIYU_MODE
 	DataDir     string // SIYU_DATA_DIR: sandbox key file, demo credentials
 	DataKey     string // SIYU_DATA_KEY: 32-byte key (hex or base64) encrypting personal data
+	ShareKey    string // SIYU_SHARE_KEY: 32-byte key signing share links; default derived from the data key
 	LogLevel    string // SIYU_LOG_LEVEL: debug, info, warn, error
 
 	WeChatAppID     string // SIYU_WECHAT_APPID
@@ -108,6 +109,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	str("SIYU_MODE", &c.Mode)
 	str("SIYU_DATA_DIR", &c.DataDir)
 	str("SIYU_DATA_KEY", &c.DataKey)
+	str("SIYU_SHARE_KEY", &c.ShareKey)
 	str("SIYU_LOG_LEVEL", &c.LogLevel)
 	str("SIYU_WECHAT_APPID", &c.WeChatAppID)
 	str("SIYU_WECHAT_SECRET", &c.WeChatAppSecret)
