@@ -3,9 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -73,35 +70,14 @@ func (s *Store) AfterSales(ctx context.Context, f refund.AfterSaleFilter) (refun
 	if (f.OrderID != "" && !ids.Valid(f.OrderID)) || (f.BuyerID != "" && !ids.Valid(f.BuyerID)) {
 		return refund.AfterSalePage{}, nil // no such order or buyer, so nothing to list
 	}
-	var (
-		where []string
-		args  []any
-	)
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
+	var n newest
+	n.eq("order_id", f.OrderID)
+	n.eq("buyer_id", f.BuyerID)
+	n.eq("state", string(f.State))
+	if err := n.after(afterSaleCursorOrder, f.Cursor); err != nil {
+		return refund.AfterSalePage{}, refund.ErrBadCursor
 	}
-	if f.OrderID != "" {
-		where = append(where, "order_id = "+arg(f.OrderID))
-	}
-	if f.BuyerID != "" {
-		where = append(where, "buyer_id = "+arg(f.BuyerID))
-	}
-	if f.State != "" {
-		where = append(where, "state = "+arg(string(f.State)))
-	}
-	if f.Cursor != "" {
-		at, id, err := cursor.Decode(afterSaleCursorOrder, f.Cursor)
-		if err != nil {
-			return refund.AfterSalePage{}, refund.ErrBadCursor
-		}
-		where = append(where, "(created_at, id) < ("+arg(time.UnixMicro(at))+", "+arg(id)+")")
-	}
-	q := `SELECT ` + afterSaleColumns + ` FROM aftersales`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	q += ` ORDER BY created_at DESC, id DESC LIMIT ` + arg(limit+1)
+	q, args := n.query(afterSaleColumns, "aftersales", limit)
 	as, err := queryAfterSales(ctx, s.pool, q, args...)
 	if err != nil {
 		return refund.AfterSalePage{}, errs.Wrap(err, "aftersale: list")

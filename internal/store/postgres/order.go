@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -177,34 +175,13 @@ func (s *Store) Orders(ctx context.Context, f order.ListFilter) (order.Page, err
 	if f.BuyerID != "" && !ids.Valid(f.BuyerID) {
 		return order.Page{}, nil // no such buyer, so no orders; not a malformed query
 	}
-	var (
-		where []string
-		args  []any
-	)
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
+	var n newest
+	n.eq("buyer_id", f.BuyerID)
+	n.eq("status", string(f.Status))
+	if err := n.after(orderCursorOrder, f.Cursor); err != nil {
+		return order.Page{}, order.ErrBadCursor
 	}
-	if f.BuyerID != "" {
-		where = append(where, "buyer_id = "+arg(f.BuyerID))
-	}
-	if f.Status != "" {
-		where = append(where, "status = "+arg(f.Status))
-	}
-	if f.Cursor != "" {
-		at, id, err := cursor.Decode(orderCursorOrder, f.Cursor)
-		if err != nil {
-			return order.Page{}, order.ErrBadCursor
-		}
-		where = append(where, "(created_at, id) < ("+arg(time.UnixMicro(at))+", "+arg(id)+")")
-	}
-	q := `SELECT ` + orderColumns + ` FROM orders`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	// One more than the page tells whether there is a next page.
-	q += ` ORDER BY created_at DESC, id DESC LIMIT ` + arg(limit+1)
-
+	q, args := n.query(orderColumns, "orders", limit)
 	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
 		return order.Page{}, errs.Wrap(err, "order: list")

@@ -3,8 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -246,32 +244,13 @@ func (s *Store) Refunds(ctx context.Context, f refund.RefundFilter) (refund.Refu
 	if f.OrderID != "" && !ids.Valid(f.OrderID) {
 		return refund.RefundPage{}, nil
 	}
-	var (
-		where []string
-		args  []any
-	)
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
+	var n newest
+	n.eq("order_id", f.OrderID)
+	n.eq("state", string(f.State))
+	if err := n.after(refundCursorOrder, f.Cursor); err != nil {
+		return refund.RefundPage{}, refund.ErrBadCursor
 	}
-	if f.OrderID != "" {
-		where = append(where, "order_id = "+arg(f.OrderID))
-	}
-	if f.State != "" {
-		where = append(where, "state = "+arg(string(f.State)))
-	}
-	if f.Cursor != "" {
-		at, id, err := cursor.Decode(refundCursorOrder, f.Cursor)
-		if err != nil {
-			return refund.RefundPage{}, refund.ErrBadCursor
-		}
-		where = append(where, "(created_at, id) < ("+arg(time.UnixMicro(at))+", "+arg(id)+")")
-	}
-	q := `SELECT ` + refundColumns + ` FROM refunds`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	q += ` ORDER BY created_at DESC, id DESC LIMIT ` + arg(limit+1)
+	q, args := n.query(refundColumns, "refunds", limit)
 	rs, err := queryRefunds(ctx, s.pool, q, args...)
 	if err != nil {
 		return refund.RefundPage{}, errs.Wrap(err, "refund: list")
