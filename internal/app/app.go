@@ -200,10 +200,11 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	root := http.NewServeMux()
 	if a.PaySandbox != nil {
 		// The simulated WeChat Pay: its v3 API (the client reaches it in
-		// process; mounted too so a developer can look at it) and the
-		// "buyer pays" action the demo and the tests use.
+		// process; mounted too so a developer can look at it), the "buyer
+		// pays" action the demo and the tests use, and its fault injection.
 		root.Handle("/sandbox/wechatpay/v3/", http.StripPrefix("/sandbox/wechatpay", a.PaySandbox))
 		root.Handle("POST /sandbox/pay", a.PaySandbox)
+		root.Handle("POST /sandbox/faults", a.PaySandbox)
 	}
 	root.Handle("/console/", web.Console())
 	root.Handle("/", api)

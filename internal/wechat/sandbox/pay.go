@@ -180,6 +180,7 @@ func NewPay(cfg PayConfig) *Pay {
 	p.mux.Handle("POST /v3/refund/domestic/refunds", p.v3(p.createRefund))
 	p.mux.Handle("GET /v3/refund/domestic/refunds/{no}", p.v3(p.queryRefund))
 	p.mux.HandleFunc("POST /sandbox/pay", p.servePayer)
+	p.mux.HandleFunc("POST /sandbox/faults", p.serveFaults)
 	return p
 }
 
@@ -252,6 +253,33 @@ func (p *Pay) servePayer(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusConflict, apiError{"ORDER_EXPIRED", err.Error()})
 	}
+}
+
+// serveFaults is Inject over HTTP, so a developer running the demo can
+// provoke what the tests provoke: {"key": out_trade_no or out_refund_no,
+// "drop", "duplicate", "delay_ms", "reorder", "fail_refund", "close_refund"};
+// 204 when set. Only the simulator has this route: the platform has none.
+func (p *Pay) serveFaults(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Key         string `json:"key"`
+		Drop        bool   `json:"drop"`
+		Duplicate   int    `json:"duplicate"`
+		DelayMS     int    `json:"delay_ms"`
+		Reorder     bool   `json:"reorder"`
+		FailRefund  bool   `json:"fail_refund"`
+		CloseRefund bool   `json:"close_refund"`
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxRequestBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil || in.Key == "" || in.Duplicate < 0 || in.Duplicate > 50 ||
+		in.DelayMS < 0 || in.DelayMS > 600_000 || (in.FailRefund && in.CloseRefund) {
+		writeJSON(w, http.StatusBadRequest, apiError{"PARAM_ERROR",
+			"send key, and at most: duplicate 0..50, delay_ms 0..600000, one of fail_refund and close_refund"})
+		return
+	}
+	p.Inject(in.Key, Faults{Drop: in.Drop, Duplicate: in.Duplicate, Delay: time.Duration(in.DelayMS) * time.Millisecond,
+		Reorder: in.Reorder, FailRefund: in.FailRefund, CloseRefund: in.CloseRefund})
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // Faults change how the callbacks of one order, or of one refund, are

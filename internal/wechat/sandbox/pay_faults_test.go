@@ -255,3 +255,32 @@ func TestPayerEndpoint(t *testing.T) {
 		t.Fatalf("%d callbacks, want 1", len(got))
 	}
 }
+
+// TestFaultsEndpoint: the faults a test injects in Go, a developer can
+// inject over HTTP, and bad requests are refused without changing anything.
+func TestFaultsEndpoint(t *testing.T) {
+	s := newShop(t)
+	post := func(body string) int {
+		rec := httptest.NewRecorder()
+		s.sim.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/sandbox/faults", strings.NewReader(body)))
+		return rec.Code
+	}
+	for body, want := range map[string]int{
+		`{"key":"order000120","duplicate":3}`:                          http.StatusNoContent,
+		`{"duplicate":3}`:                                              http.StatusBadRequest, // no key
+		`{"key":"order000120","duplicate":-1}`:                         http.StatusBadRequest,
+		`{"key":"order000120","duplicate":51}`:                         http.StatusBadRequest,
+		`{"key":"order000120","delay_ms":-5}`:                          http.StatusBadRequest,
+		`{"key":"order000120","fail_refund":true,"close_refund":true}`: http.StatusBadRequest,
+		`{"key":"order000120","explode":true}`:                         http.StatusBadRequest, // unknown field
+		`not json`:                                                     http.StatusBadRequest,
+	} {
+		if got := post(body); got != want {
+			t.Errorf("POST /sandbox/faults %s: HTTP %d, want %d", body, got, want)
+		}
+	}
+	s.paid("order000120", 100)
+	if got := s.flush(); len(got) != 3 {
+		t.Fatalf("%d deliveries after duplicate:3 over HTTP, want 3", len(got))
+	}
+}
