@@ -193,7 +193,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	api := httpapi.New(httpapi.Deps{
 		Catalog: a.Catalog, Carts: a.Carts, Inventory: a.Inventory, Orders: a.Orders, Identity: a.Identity,
-		Payments: a.Payments, Refunds: a.Refunds, Shares: a.Shares, Ledger: a.Store, PayNotifications: a.PayGateway,
+		Payments: a.Payments, Refunds: a.Refunds, Shares: a.Shares, Ledger: a.Store, PayNotifications: a.PayGateway, Audit: a.Store,
 		Idempotency: a.Store, Ready: a.Ready, Logger: a.Log, Metrics: a.Metrics, Clock: a.Clock,
 		Limits: httpapi.Limits{MaxBody: cfg.MaxBody, IdempotencyWait: httpapi.DefaultLimits.IdempotencyWait},
 	})

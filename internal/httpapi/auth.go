@@ -86,6 +86,6 @@ func (a *api) admin(roles []identity.Role, h adminHandler) http.HandlerFunc {
 			writeError(w, r, errForbidden)
 			return
 		}
-		h(w, r, p)
+		a.audited(w, r, p, h)
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/siyu-commerce/siyu/internal/audit"
 	"github.com/siyu-commerce/siyu/internal/cart"
 	"github.com/siyu-commerce/siyu/internal/catalog"
 	"github.com/siyu-commerce/siyu/internal/idempotency"
@@ -57,6 +58,8 @@ type Deps struct {
 	// callbacks (the WeChat Pay client).
 	PayNotifications PayNotifications
 	Idempotency      idempotency.Store
+	// Audit records operators' changes and lets the owner read them.
+	Audit audit.Store
 	// Ready reports whether the server can take traffic (the database
 	// answers, migrations are applied); nil means always ready.
 	Ready   func(ctx context.Context) error

@@ -83,6 +83,7 @@ func (a *api) adminRoutes() {
 	a.handle("POST /admin/api/v1/orders/{id}/refunds", a.admin(refundRoles, a.adminIdempotent(a.createRefund)))
 	a.handle("GET /admin/api/v1/orders/{id}/refunds", a.admin(refundRoles, a.listOrderRefunds))
 	a.handle("GET /admin/api/v1/refunds", a.admin(refundRoles, a.listRefunds))
+	a.handle("GET /admin/api/v1/audit", a.admin(nil, a.listAudit))
 	a.handle("GET /admin/api/v1/refunds/{id}", a.admin(refundRoles, a.getRefund))
 	a.handle("POST /admin/api/v1/refunds/{id}/resolve", a.admin(refundRoles, a.resolveRefund))
 

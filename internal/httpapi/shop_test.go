@@ -142,6 +142,35 @@ func TestBuyerJourney(t *testing.T) {
 			t.Fatalf("shipped: %+v", shipped)
 		}
 		w.operator.must(200, "POST", "/admin/api/v1/orders/"+o.ID+"/deliver", nil, nil)
+
+		// The owner sees both changes in the audit log, newest first, with
+		// the order they touched and no body; a refused change is absent.
+		w.operator.must(409, "POST", "/admin/api/v1/orders/"+o.ID+"/ship",
+			map[string]string{"carrier": "SF Express", "tracking_no": "SF1234567890"}, nil)
+		var log struct {
+			Items []struct {
+				ActorID string `json:"actor_id"`
+				Role    string `json:"role"`
+				Action  string `json:"action"`
+				Target  string `json:"target"`
+				Status  int    `json:"status"`
+			} `json:"items"`
+		}
+		w.owner.must(200, "GET", "/admin/api/v1/audit?limit=2", nil, &log)
+		if len(log.Items) != 2 || log.Items[0].Action != "POST /admin/api/v1/orders/{id}/deliver" ||
+			log.Items[1].Action != "POST /admin/api/v1/orders/{id}/ship" || log.Items[0].Target != o.ID ||
+			log.Items[0].Role != "operator" || log.Items[0].Status != 200 {
+			t.Fatalf("audit log: %+v", log.Items)
+		}
+		w.owner.must(200, "GET", "/admin/api/v1/audit?actor_id="+log.Items[0].ActorID, nil, &log)
+		for _, e := range log.Items {
+			if e.ActorID != log.Items[0].ActorID {
+				t.Fatalf("another operator's entry under actor_id: %+v", e)
+			}
+		}
+		w.owner.must(400, "GET", "/admin/api/v1/audit?actor_id=nobody", nil, nil)
+		w.operator.must(403, "GET", "/admin/api/v1/audit", nil, nil)
+
 		var done order.Order
 		w.alice.must(200, "POST", "/api/v1/orders/"+o.ID+"/confirm-receipt", nil, &done)
 		if done.Status != order.Completed {

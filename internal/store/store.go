@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/siyu-commerce/siyu/internal/audit"
 	"github.com/siyu-commerce/siyu/internal/cart"
 	"github.com/siyu-commerce/siyu/internal/catalog"
 	"github.com/siyu-commerce/siyu/internal/idempotency"
@@ -27,6 +28,7 @@ import (
 
 // Engine is everything a store engine implements.
 type Engine interface {
+	audit.Store
 	catalog.Store
 	inventory.Store
 	cart.Store
