@@ -68,8 +68,10 @@ siyu demo shop (%s, %d products, database %s)
 
 Log in as a buyer with any code, e.g.
   curl -XPOST %s/api/v1/sessions -H 'Content-Type: application/json' -d '{"code":"alice.1"}'
+Pay an order through the simulated WeChat Pay: POST /api/v1/orders/{id}/payments, then play the
+buyer's WeChat app with POST %s/sandbox/pay {"out_trade_no": "<order id without dashes>"}.
 Ctrl-C stops the shop; the data stays in %s.
-`, state, res.Products, cfg.DatabaseURL, base, base, res.OwnerEmail, res.OwnerPassword, base, base, base, base, base, base, cfg.Dir())
+`, state, res.Products, cfg.DatabaseURL, base, base, res.OwnerEmail, res.OwnerPassword, base, base, base, base, base, base, base, cfg.Dir())
 	})
 }
 
