@@ -55,6 +55,8 @@ type shareMade struct {
 	// Reshareable says whether a visitor of this link may share it on:
 	// false at the last level of the chain.
 	Reshareable bool `json:"reshareable"`
+	// Disclosure is the line the share card must show (share.Disclosure).
+	Disclosure string `json:"disclosure"`
 }
 
 func (a *api) createShare(w http.ResponseWriter, r *http.Request, buyerID string) {
@@ -74,7 +76,7 @@ func (a *api) createShare(w http.ResponseWriter, r *http.Request, buyerID string
 		return
 	}
 	writeJSON(w, r, http.StatusCreated, shareMade{Token: m.Token, ShareID: m.Share.ID, URLPath: "/s/" + m.Token,
-		Depth: m.Share.Depth, Reshareable: m.Share.Depth < share.MaxDepth})
+		Depth: m.Share.Depth, Reshareable: m.Share.Depth < share.MaxDepth, Disclosure: share.Disclosure})
 }
 
 // visitRequest is the body of POST /api/v1/share-visits.

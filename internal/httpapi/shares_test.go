@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"github.com/siyu-commerce/siyu/internal/share"
 	"strings"
 	"testing"
 
@@ -13,6 +14,7 @@ type shareMade struct {
 	URLPath     string `json:"url_path"`
 	Depth       int    `json:"depth"`
 	Reshareable bool   `json:"reshareable"`
+	Disclosure  string `json:"disclosure"`
 }
 
 type shareStats struct {
@@ -28,7 +30,7 @@ func TestShareAttribution(t *testing.T) {
 
 		var m shareMade
 		w.alice.must(201, "POST", "/api/v1/shares", map[string]any{"target_kind": "product", "target_id": w.product.ID}, &m)
-		if m.Depth != 1 || !m.Reshareable || m.URLPath != "/s/"+m.Token {
+		if m.Depth != 1 || !m.Reshareable || m.URLPath != "/s/"+m.Token || m.Disclosure != share.Disclosure {
 			t.Fatalf("share = %+v", m)
 		}
 		// Sharing unlocks nothing: the price and the stock are as they were.

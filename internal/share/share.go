@@ -23,6 +23,12 @@ import (
 	"github.com/siyu-commerce/siyu/internal/money"
 )
 
+// Disclosure is what a share card must say beside the share button
+// (DOMAIN.md, compliance: "a share button says that the activity may cost
+// the friend money"). It is part of every share the API hands out, so no
+// front end can draw a share card without it.
+const Disclosure = "好友参与活动可能需要付费 · Joining may cost your friend money"
+
 // MaxDepth is the longest chain of shares: a share made by a visitor who
 // arrived through a share of depth d has depth d+1, and one of depth
 // MaxDepth cannot be shared further.
