@@ -1,11 +1,11 @@
 package httpapi_test
 
 import (
-	"github.com/siyu-commerce/siyu/internal/share"
 	"strings"
 	"testing"
 
 	"github.com/siyu-commerce/siyu/internal/catalog"
+	"github.com/siyu-commerce/siyu/internal/share"
 )
 
 type shareMade struct {
