@@ -57,6 +57,9 @@ type shareMade struct {
 	Reshareable bool `json:"reshareable"`
 	// Disclosure is the line the share card must show (share.Disclosure).
 	Disclosure string `json:"disclosure"`
+	// QRScene is the scene for the share's mini-program code, whose 32
+	// characters cannot hold the token.
+	QRScene string `json:"qr_scene"`
 }
 
 func (a *api) createShare(w http.ResponseWriter, r *http.Request, buyerID string) {
@@ -76,18 +79,28 @@ func (a *api) createShare(w http.ResponseWriter, r *http.Request, buyerID string
 		return
 	}
 	writeJSON(w, r, http.StatusCreated, shareMade{Token: m.Token, ShareID: m.Share.ID, URLPath: "/s/" + m.Token,
-		Depth: m.Share.Depth, Reshareable: m.Share.Depth < share.MaxDepth, Disclosure: share.Disclosure})
+		Depth: m.Share.Depth, Reshareable: m.Share.Depth < share.MaxDepth, Disclosure: share.Disclosure,
+		QRScene: share.QRScene(m.Share.ID)})
 }
 
-// visitRequest is the body of POST /api/v1/share-visits.
+// visitRequest is the body of POST /api/v1/share-visits: the link's token,
+// or the scene of a mini-program code (qr_scene), never both.
 type visitRequest struct {
-	Token string `json:"token"`
-	Scene string `json:"scene"`
+	Token   string `json:"token"`
+	QRScene string `json:"qr_scene"`
+	Scene   string `json:"scene"`
 }
 
 func (req visitRequest) toVisit() (string, share.Scene, error) {
 	var l errs.List
-	if req.Token == "" || len(req.Token) > maxTokenLen {
+	switch {
+	case req.Token != "" && req.QRScene != "":
+		l.Add("qr_scene", "share_token_invalid", "send token or qr_scene, not both")
+	case req.QRScene != "":
+		if len(req.QRScene) != 32 {
+			l.Add("qr_scene", "share_token_invalid", "the code's scene is not valid")
+		}
+	case req.Token == "" || len(req.Token) > maxTokenLen:
 		l.Add("token", "share_token_invalid", "the share link is not valid")
 	}
 	scene := share.Scene(req.Scene)
@@ -121,7 +134,11 @@ func (a *api) recordShareVisit(w http.ResponseWriter, r *http.Request, buyerID s
 		writeError(w, r, err)
 		return
 	}
-	o, err := a.d.Shares.Visit(r.Context(), buyerID, tok, scene)
+	visit := a.d.Shares.Visit
+	if req.QRScene != "" {
+		tok, visit = req.QRScene, a.d.Shares.VisitQR
+	}
+	o, err := visit(r.Context(), buyerID, tok, scene)
 	if err != nil {
 		writeError(w, r, err)
 		return

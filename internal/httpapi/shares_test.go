@@ -15,6 +15,7 @@ type shareMade struct {
 	Depth       int    `json:"depth"`
 	Reshareable bool   `json:"reshareable"`
 	Disclosure  string `json:"disclosure"`
+	QRScene     string `json:"qr_scene"`
 }
 
 type shareStats struct {
@@ -43,6 +44,25 @@ func TestShareAttribution(t *testing.T) {
 		w.bob.must(201, "POST", "/api/v1/share-visits", map[string]any{"token": m.Token, "scene": "share_card"}, &v)
 		if v["target_id"] != w.product.ID || v["target_kind"] != "product" || v["own"] != false || v["share_id"] != m.ShareID {
 			t.Fatalf("visit = %v", v)
+		}
+		// A mini-program code carries the share's qr_scene instead of the
+		// token; both, neither, or a scene that names no share are refused.
+		// (The sharer scans her own code here, so the numbers below, which
+		// count only others' visits, stay as they are.)
+		var q map[string]any
+		w.alice.must(201, "POST", "/api/v1/share-visits", map[string]any{"qr_scene": m.QRScene, "scene": "qr_scan"}, &q)
+		if q["share_id"] != m.ShareID || q["target_id"] != w.product.ID || q["own"] != true {
+			t.Fatalf("visit by code = %v", q)
+		}
+		for _, body := range []map[string]any{
+			{"token": m.Token, "qr_scene": m.QRScene, "scene": "qr_scan"},
+			{"scene": "qr_scan"},
+			{"qr_scene": "not-a-scene", "scene": "qr_scan"},
+			{"qr_scene": strings.Repeat("0", 32), "scene": "qr_scan"},
+		} {
+			if p := w.bob.must(400, "POST", "/api/v1/share-visits", body, nil).problem(t); p.Code != "share_token_invalid" {
+				t.Fatalf("visit %v: %+v", body, p)
+			}
 		}
 		w.alice.must(201, "POST", "/api/v1/share-visits", map[string]any{"token": m.Token, "scene": "qr_scan"}, &v)
 		if v["own"] != true {

@@ -88,3 +88,19 @@ func TestTokenSignVerify(t *testing.T) {
 		t.Error("a 31-byte key was accepted")
 	}
 }
+
+func TestQRScene(t *testing.T) {
+	id := "01a20130-4e31-720b-8070-aad71615af2b"
+	qr := QRScene(id)
+	if len(qr) != 32 {
+		t.Fatalf("QRScene(%s) = %q: %d characters, WeChat allows 32", id, qr, len(qr))
+	}
+	if back, ok := shareIDFromQR(qr); !ok || back != id {
+		t.Fatalf("shareIDFromQR(%q) = %q, %v", qr, back, ok)
+	}
+	for _, bad := range []string{"", "short", qr + "0", "zz" + qr[2:]} {
+		if _, ok := shareIDFromQR(bad); ok {
+			t.Errorf("shareIDFromQR(%q) accepted", bad)
+		}
+	}
+}
