@@ -45,3 +45,15 @@ func Decode(order, s string) (key int64, id string, err error) {
 	}
 	return key, parts[2], nil
 }
+
+// Page cuts rows, read one past the page size to learn whether more follow,
+// down to the page, and returns the cursor after its last row ("" when no
+// page follows). key gives a row's sort key and id, as Encode takes them.
+func Page[T any](order string, rows []T, limit int, key func(*T) (int64, string)) ([]T, string) {
+	if len(rows) <= limit {
+		return rows, ""
+	}
+	rows = rows[:limit]
+	k, id := key(&rows[limit-1])
+	return rows, Encode(order, k, id)
+}

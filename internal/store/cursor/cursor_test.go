@@ -36,3 +36,19 @@ func TestRefused(t *testing.T) {
 		})
 	}
 }
+
+func TestPage(t *testing.T) {
+	id := ids.New()
+	key := func(n *int) (int64, string) { return int64(*n), id }
+	rows, next := cursor.Page("t", []int{1, 2, 3}, 3, key)
+	if len(rows) != 3 || next != "" {
+		t.Fatalf("a full last page: %v, %q", rows, next)
+	}
+	rows, next = cursor.Page("t", []int{1, 2, 3, 4}, 3, key)
+	if len(rows) != 3 || next == "" {
+		t.Fatalf("one row past the page: %v, %q", rows, next)
+	}
+	if k, _, err := cursor.Decode("t", next); err != nil || k != 3 {
+		t.Fatalf("the cursor is after row 3: %d, %v", k, err)
+	}
+}

@@ -198,11 +198,9 @@ func (s *Store) Orders(ctx context.Context, f order.ListFilter) (order.Page, err
 	if err := rows.Err(); err != nil {
 		return order.Page{}, errs.Wrap(err, "order: list")
 	}
-	if len(page.Orders) > limit {
-		page.Orders = page.Orders[:limit]
-		last := page.Orders[limit-1]
-		page.NextCursor = cursor.Encode(orderCursorOrder, last.CreatedAt.UnixMicro(), last.ID)
-	}
+	page.Orders, page.NextCursor = cursor.Page(orderCursorOrder, page.Orders, limit, func(o *order.Order) (int64, string) {
+		return o.CreatedAt.UnixMicro(), o.ID
+	})
 	if len(page.Orders) == 0 {
 		return page, nil
 	}

@@ -255,12 +255,10 @@ func (s *Store) Refunds(ctx context.Context, f refund.RefundFilter) (refund.Refu
 	if err != nil {
 		return refund.RefundPage{}, errs.Wrap(err, "refund: list")
 	}
-	page := refund.RefundPage{Refunds: rs}
-	if len(rs) > limit {
-		page.Refunds = rs[:limit]
-		last := rs[limit-1]
-		page.NextCursor = cursor.Encode(refundCursorOrder, last.CreatedAt.UnixMicro(), last.ID)
-	}
+	var page refund.RefundPage
+	page.Refunds, page.NextCursor = cursor.Page(refundCursorOrder, rs, limit, func(r *refund.Refund) (int64, string) {
+		return r.CreatedAt.UnixMicro(), r.ID
+	})
 	return page, nil
 }
 

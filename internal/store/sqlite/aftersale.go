@@ -72,12 +72,10 @@ func (s *Store) AfterSales(ctx context.Context, f refund.AfterSaleFilter) (refun
 	if err != nil {
 		return refund.AfterSalePage{}, errs.Wrap(err, "aftersale: list")
 	}
-	page := refund.AfterSalePage{AfterSales: as}
-	if len(as) > limit {
-		page.AfterSales = as[:limit]
-		last := as[limit-1]
-		page.NextCursor = cursor.Encode(afterSaleCursorOrder, last.CreatedAt.UnixMicro(), last.ID)
-	}
+	var page refund.AfterSalePage
+	page.AfterSales, page.NextCursor = cursor.Page(afterSaleCursorOrder, as, limit, func(a *refund.AfterSale) (int64, string) {
+		return a.CreatedAt.UnixMicro(), a.ID
+	})
 	return page, nil
 }
 

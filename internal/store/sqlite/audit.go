@@ -51,10 +51,8 @@ func (s *Store) AuditEntries(ctx context.Context, f audit.Filter) (audit.Page, e
 	if err := rows.Err(); err != nil {
 		return audit.Page{}, errs.Wrap(err, "audit: list")
 	}
-	if len(page.Entries) > limit {
-		page.Entries = page.Entries[:limit]
-		last := page.Entries[limit-1]
-		page.NextCursor = cursor.Encode(auditCursorOrder, last.At.UnixMicro(), last.ID)
-	}
+	page.Entries, page.NextCursor = cursor.Page(auditCursorOrder, page.Entries, limit, func(e *audit.Entry) (int64, string) {
+		return e.At.UnixMicro(), e.ID
+	})
 	return page, nil
 }

@@ -219,11 +219,9 @@ func (s *Store) Products(ctx context.Context, f catalog.Filter) (catalog.Page, e
 		return catalog.Page{}, errs.Wrap(err, "catalog: products")
 	}
 	page := catalog.Page{Products: products}
-	if len(products) > limit {
-		page.Products = products[:limit]
-		last := &page.Products[limit-1]
-		page.NextCursor = cursor.Encode(string(f.Sort), sort.key(last), last.ID)
-	}
+	page.Products, page.NextCursor = cursor.Page(string(f.Sort), page.Products, limit, func(p *catalog.Product) (int64, string) {
+		return sort.key(p), p.ID
+	})
 	if err := attachSKUs(ctx, s.r, page.Products); err != nil {
 		return catalog.Page{}, errs.Wrap(err, "catalog: products")
 	}

@@ -120,11 +120,9 @@ func (s *Store) Orders(ctx context.Context, f order.ListFilter) (order.Page, err
 		return order.Page{}, errs.Wrap(err, "order: list")
 	}
 	rows.Close()
-	if len(page.Orders) > limit {
-		page.Orders = page.Orders[:limit]
-		last := page.Orders[limit-1]
-		page.NextCursor = cursor.Encode(orderCursorOrder, last.CreatedAt.UnixMicro(), last.ID)
-	}
+	page.Orders, page.NextCursor = cursor.Page(orderCursorOrder, page.Orders, limit, func(o *order.Order) (int64, string) {
+		return o.CreatedAt.UnixMicro(), o.ID
+	})
 	byOrder, err := orderLines(ctx, s.r, page.Orders)
 	if err != nil {
 		return order.Page{}, errs.Wrap(err, "order: list lines")
