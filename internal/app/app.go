@@ -18,9 +18,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/siyu-commerce/siyu/internal/bargain"
 	"github.com/siyu-commerce/siyu/internal/cart"
 	"github.com/siyu-commerce/siyu/internal/catalog"
 	"github.com/siyu-commerce/siyu/internal/errs"
+	"github.com/siyu-commerce/siyu/internal/groupbuy"
 	"github.com/siyu-commerce/siyu/internal/httpapi"
 	"github.com/siyu-commerce/siyu/internal/identity"
 	"github.com/siyu-commerce/siyu/internal/inventory"
@@ -56,6 +58,8 @@ type App struct {
 	Payments  *payment.Service
 	Refunds   *refund.Service
 	Shares    *share.Service
+	GroupBuys *groupbuy.Service
+	Bargains  *bargain.Service
 
 	// PayGateway is the WeChat Pay v3 client; PaySandbox the simulator it
 	// talks to in sandbox mode (nil in production).
@@ -118,7 +122,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		login.HTTP = &http.Client{Transport: sandbox.Transport(sim), Timeout: 5 * time.Second}
 	}
 
-	pipeline, err := pricing.New(pricing.Sale{}, pricing.Shipping{Fee: cfg.ShippingFee, FreeOver: cfg.FreeShippingOver})
+	pipeline, err := pricing.New(pricing.Sale{}, pricing.Activity{}, pricing.Shipping{Fee: cfg.ShippingFee, FreeOver: cfg.FreeShippingOver})
 	if err != nil {
 		return nil, err
 	}
@@ -188,12 +192,14 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	a.Events.On(refund.TopicSucceeded, a.Orders.OnRefundSucceeded)
 	a.Shares.RegisterConsumers(a.Events)
 	a.registerHousekeeping()
+	a.wireGroupBuys()
+	a.wireBargains()
 
 	a.Metrics = prometheus.NewRegistry()
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	api := httpapi.New(httpapi.Deps{
 		Catalog: a.Catalog, Carts: a.Carts, Inventory: a.Inventory, Orders: a.Orders, Identity: a.Identity,
-		Payments: a.Payments, Refunds: a.Refunds, Shares: a.Shares, Ledger: a.Store, PayNotifications: a.PayGateway, Audit: a.Store,
+		Payments: a.Payments, Refunds: a.Refunds, Shares: a.Shares, GroupBuys: a.GroupBuys, Bargains: a.Bargains, Ledger: a.Store, PayNotifications: a.PayGateway, Audit: a.Store,
 		Idempotency: a.Store, Ready: a.Ready, Logger: a.Log, Metrics: a.Metrics, Clock: a.Clock,
 		Limits: httpapi.Limits{MaxBody: cfg.MaxBody, IdempotencyWait: httpapi.DefaultLimits.IdempotencyWait},
 	})

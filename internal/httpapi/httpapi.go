@@ -17,8 +17,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/siyu-commerce/siyu/internal/audit"
+	"github.com/siyu-commerce/siyu/internal/bargain"
 	"github.com/siyu-commerce/siyu/internal/cart"
 	"github.com/siyu-commerce/siyu/internal/catalog"
+	"github.com/siyu-commerce/siyu/internal/groupbuy"
 	"github.com/siyu-commerce/siyu/internal/idempotency"
 	"github.com/siyu-commerce/siyu/internal/identity"
 	"github.com/siyu-commerce/siyu/internal/inventory"
@@ -52,6 +54,9 @@ type Deps struct {
 	// Shares makes share links, records their visits and reads the
 	// fission numbers.
 	Shares *share.Service
+	// GroupBuys runs group buys (拼团); Bargains runs bargains (砍价).
+	GroupBuys *groupbuy.Service
+	Bargains  *bargain.Service
 	// Ledger is the book as finance reads it; the HTTP layer never writes it.
 	Ledger Ledger
 	// PayNotifications verifies and decrypts the payment platform's
@@ -112,6 +117,8 @@ func newAPI(d Deps) *api {
 	a.handle("GET /openapi.json", http.HandlerFunc(a.openapi))
 	a.buyerRoutes()
 	a.adminRoutes()
+	a.groupBuyRoutes()
+	a.bargainRoutes()
 	a.callbackRoutes()
 
 	// Callbacks skip the body cap: the notification parser reads the raw

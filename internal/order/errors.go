@@ -11,6 +11,8 @@ var (
 	ErrNoLines   = errs.Field("lines", "no_lines", "an order needs at least one line")
 	ErrEmptyCart = errs.E(errs.Conflict, "cart_empty", "the cart is empty")
 	ErrBadCursor = errs.Field("cursor", "invalid_cursor", "the cursor is not one this listing returned")
+	// ErrHeld: the order waits for its activity (a team still forming).
+	ErrHeld = errs.E(errs.Conflict, "order_held", "the order waits for its group buy team to fill before it can ship")
 )
 
 // ErrBadTransition is the error for a move the state machine does not allow.

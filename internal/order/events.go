@@ -10,6 +10,8 @@ const (
 	TopicDelivered = "order.delivered"
 	TopicCompleted = "order.completed"
 	TopicRefunded  = "order.refunded"
+	// TopicReleased: a held order may ship now (its team filled).
+	TopicReleased = "order.released"
 )
 
 // Job kinds an order schedules.
@@ -27,6 +29,9 @@ type Event struct {
 	To      Status `json:"to"`
 	Total   int64  `json:"total"`
 	Reason  string `json:"reason,omitempty"`
+	// Activity: the activity the order was placed through, so its
+	// consumers need not read the order back to know whether it is theirs.
+	Activity *Activity `json:"activity,omitempty"`
 }
 
 // jobPayload is the payload of the order's jobs.

@@ -97,8 +97,42 @@ type Order struct {
 	CompletedAt *time.Time `json:"completed_at,omitempty"`
 	EndedAt     *time.Time `json:"ended_at,omitempty"` // cancelled or closed
 	EndReason   string     `json:"end_reason,omitempty"`
-	CreatedAt   time.Time  `json:"created_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
+	// Activity is the marketing activity the order was placed through, if
+	// any: its price is the activity's (a team's tier, a bargain's reach).
+	Activity *Activity `json:"activity,omitempty"`
+	// Held: the order waits for its activity before it may ship (a group
+	// buy's team still forming). Release lifts it; a held order can still
+	// be refunded.
+	Held      bool      `json:"held,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Activity names the marketing activity an order was placed through.
+type Activity struct {
+	Kind string `json:"kind"` // ActivityGroupBuy, ActivityBargain
+	ID   string `json:"id"`   // the activity
+	Ref  string `json:"ref"`  // the team or bargain within it
+}
+
+// Activity kinds.
+const (
+	ActivityGroupBuy = "group_buy"
+	ActivityBargain  = "bargain"
+)
+
+// Offer is an activity's terms for one order: set by the activity's own
+// service from its rules, never by the buyer. Prices replace the sale price
+// of each SKU ordered (the pricing pipeline's activity step); every line
+// must have one.
+type Offer struct {
+	Activity Activity
+	Prices   map[string]money.Fen // unit price per SKU id
+	// PayBy, if set and sooner than the pay window, is when the order closes
+	// unpaid: a team's seat cannot be held past the team's own deadline.
+	PayBy time.Time
+	// Hold keeps the paid order from shipping until Release.
+	Hold bool
 }
 
 // SKUQty is how many units of one SKU an order holds.

@@ -13,19 +13,26 @@ import (
 // needs: which order, and whether nothing is left paid on it.
 type refundEvent struct {
 	OrderID string `json:"order_id"`
+	Source  string `json:"source"`
 	Full    bool   `json:"full"`
 }
+
+// adjustment is the refund source of a price adjustment: the sale stands
+// (refund.Adjustment; the order cannot import the refund package).
+const adjustment = "adjustment"
 
 // OnRefundSucceeded is the outbox consumer that ends an order refunded in
 // full: it can no longer be shipped or confirmed, so an operator cannot send
 // goods that were already paid back. A partial refund leaves the order as it
-// is. Delivered twice, it changes the order once.
+// is, and so does a price adjustment, however much it gives back (a team
+// leader's goods made free): the goods still ship. Delivered twice, it
+// changes the order once.
 func (s *Service) OnRefundSucceeded(ctx context.Context, e outbox.Event) error {
 	var r refundEvent
 	if err := json.Unmarshal(e.Payload, &r); err != nil {
 		return fmt.Errorf("order: refund event %s: %w", e.ID, err)
 	}
-	if !r.Full {
+	if !r.Full || r.Source == adjustment {
 		return nil
 	}
 	_, err := s.move(ctx, r.OrderID, "", Refunded, "refunded in full", nil)

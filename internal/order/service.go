@@ -67,10 +67,47 @@ type PlaceInput struct {
 	SKUIDs    []string
 	AddressID string
 	Remark    string
+	// Offer, set only by an activity's service, prices the lines at the
+	// activity's terms. It needs a direct buy.
+	Offer *Offer
+}
+
+// Draft is an order priced and ready to store, with what must be written
+// in its transaction: an activity whose store must claim something in the
+// same transaction (a team's seat) stores the draft itself.
+type Draft struct {
+	Order  *Order
+	Events []outbox.Event
+	Jobs   []jobs.Job
 }
 
 // Place prices and places an order, reserving its stock.
 func (s *Service) Place(ctx context.Context, in PlaceInput) (*Order, error) {
+	d, err := s.Prepare(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	if err := PlaceError(s.Store.CreateOrder(ctx, d.Order, d.Events, d.Jobs)); err != nil {
+		return nil, err
+	}
+	return s.PayFree(ctx, d.Order)
+}
+
+// PlaceError is how a failed CreateOrder (or an activity store's creation
+// of a draft) reaches the buyer: a short SKU names its line.
+func PlaceError(err error) error {
+	if e, ok := errs.As(err); ok && e.Code == "out_of_stock" {
+		return &errs.Error{Kind: errs.Conflict, Code: e.Code, Field: "lines[" + e.Field + "]", Message: e.Message}
+	}
+	return err
+}
+
+// Prepare prices an order request and builds the order, its events and
+// jobs, without storing anything.
+func (s *Service) Prepare(ctx context.Context, in PlaceInput) (*Draft, error) {
+	if in.Offer != nil && in.FromCart {
+		return nil, errs.Field("from_cart", "offer_needs_direct_buy", "an activity's order is a direct buy, not a cart checkout")
+	}
 	lines, seen, err := s.requestedLines(ctx, in)
 	if err != nil {
 		return nil, err
@@ -94,6 +131,13 @@ func (s *Service) Place(ctx context.Context, in PlaceInput) (*Order, error) {
 				Message: fmt.Sprintf("only %d of %s %s left", max(sp.SKU.Available, 0), sp.Product.Title, sp.SKU.SpecText())}
 		}
 		priced[i] = pricing.Line{SKUID: l.SKUID, Qty: l.Qty, ListPrice: sp.SKU.ListPrice, SalePrice: sp.SKU.SalePrice}
+		if in.Offer != nil {
+			price, ok := in.Offer.Prices[l.SKUID]
+			if !ok {
+				return nil, lineChanged(l.SKUID, "not_in_activity", "SKU %s is not part of the activity", l.SKUID)
+			}
+			priced[i].OfferPrice, priced[i].OfferRef = price, in.Offer.Activity.ID
+		}
 	}
 	if in.FromCart {
 		if err := s.recheckPrices(ctx, in.BuyerID, seen, skus); err != nil {
@@ -116,6 +160,13 @@ func (s *Service) Place(ctx context.Context, in PlaceInput) (*Order, error) {
 		ShipTo: shipTo, Remark: in.Remark, FromCart: in.FromCart,
 		PayBy: now.Add(s.config().PayWindow), CreatedAt: now, UpdatedAt: now,
 	}
+	if in.Offer != nil {
+		a := in.Offer.Activity
+		o.Activity, o.Held = &a, in.Offer.Hold
+		if !in.Offer.PayBy.IsZero() && in.Offer.PayBy.Before(o.PayBy) {
+			o.PayBy = in.Offer.PayBy
+		}
+	}
 	for i, pl := range q.Lines {
 		sp := skus[pl.SKUID]
 		o.Lines = append(o.Lines, Line{
@@ -123,15 +174,38 @@ func (s *Service) Place(ctx context.Context, in PlaceInput) (*Order, error) {
 			Qty: pl.Qty, ListPrice: pl.ListPrice, SalePrice: pl.SalePrice, Amount: q.Lines[i].Amount, Adjustments: pl.Adjustments,
 		})
 	}
-	ev := []outbox.Event{s.event(o, "", PendingPayment, "", TopicCreated)}
-	js := []jobs.Job{jobs.New(JobCloseUnpaid, o.ID, o.PayBy, jobPayload{OrderID: o.ID})}
-	if err := s.Store.CreateOrder(ctx, o, ev, js); err != nil {
-		if e, ok := errs.As(err); ok && e.Code == "out_of_stock" {
-			return nil, &errs.Error{Kind: errs.Conflict, Code: e.Code, Field: "lines[" + e.Field + "]", Message: e.Message}
-		}
-		return nil, err
+	return &Draft{
+		Order:  o,
+		Events: []outbox.Event{s.event(o, "", PendingPayment, "", TopicCreated)},
+		Jobs:   []jobs.Job{jobs.New(JobCloseUnpaid, o.ID, o.PayBy, jobPayload{OrderID: o.ID})},
+	}, nil
+}
+
+// PayFree marks an order that costs nothing (a bargain cut to a floor of
+// 0, shipping free) paid at once: there is nothing for the payment
+// platform to collect, and it refuses a payment of 0 fen. Any other order
+// is returned as it is. Should the move fail, the order stays unpaid and
+// its close job ends it.
+func (s *Service) PayFree(ctx context.Context, o *Order) (*Order, error) {
+	if o.Total != 0 || o.Status != PendingPayment {
+		return o, nil
 	}
-	return o, nil
+	return s.Store.UpdateOrder(ctx, o.ID, func(o *Order) (Change, error) {
+		return s.PaidChange(o, s.Clock.Now())
+	})
+}
+
+// Release lets a held order ship: its activity is settled (the team
+// filled). Releasing an order that is not held changes nothing.
+func (s *Service) Release(ctx context.Context, id string) (*Order, error) {
+	return s.Store.UpdateOrder(ctx, id, func(o *Order) (Change, error) {
+		if !o.Held {
+			return Change{}, ErrNoop
+		}
+		now := s.Clock.Now()
+		o.Held, o.UpdatedAt = false, now
+		return Change{Events: []outbox.Event{s.event(o, o.Status, o.Status, "activity settled", TopicReleased)}}, nil
+	})
 }
 
 // requestedLines resolves the input to lines; for a cart checkout it also
@@ -360,6 +434,9 @@ func (s *Service) transition(o *Order, to Status, reason string, apply func(*Ord
 	if !CanMove(o.Status, to) {
 		return Change{}, ErrBadTransition(o.Status, to)
 	}
+	if to == Shipped && o.Held {
+		return Change{}, ErrHeld
+	}
 	now := s.Clock.Now()
 	from := o.Status
 	o.Status, o.UpdatedAt = to, now
@@ -393,7 +470,8 @@ var topicOf = map[Status]string{
 var ErrNoop = errors.New("order: nothing to change")
 
 func (s *Service) event(o *Order, from, to Status, reason, topic string) outbox.Event {
-	return outbox.New(topic, o.ID, Event{OrderID: o.ID, BuyerID: o.BuyerID, From: from, To: to, Total: int64(o.Total), Reason: reason}, s.Clock.Now())
+	return outbox.New(topic, o.ID, Event{OrderID: o.ID, BuyerID: o.BuyerID, From: from, To: to, Total: int64(o.Total),
+		Reason: reason, Activity: o.Activity}, s.Clock.Now())
 }
 
 func (s *Service) config() Config {

@@ -44,6 +44,11 @@ type Line struct {
 	SalePrice   money.Fen    `json:"sale_price"` // unit
 	Amount      money.Fen    `json:"amount"`     // what the line costs now, after the steps so far
 	Adjustments []Adjustment `json:"adjustments,omitempty"`
+	// OfferPrice is an activity's unit price for the line (a team's tier,
+	// a bargain's reach), set by the server from the activity's rules when
+	// OfferRef, the activity, is set.
+	OfferPrice money.Fen `json:"-"`
+	OfferRef   string    `json:"-"`
 }
 
 // Quote is the result of the pipeline.

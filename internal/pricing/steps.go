@@ -20,6 +20,25 @@ func (Sale) Apply(_ context.Context, q *Quote) error {
 	return nil
 }
 
+// Activity takes each line with an offer down to the activity's unit
+// price. An offer above what the line costs already takes nothing: the
+// buyer never pays more for joining an activity.
+type Activity struct{}
+
+func (Activity) Name() string { return StepActivity }
+
+func (Activity) Apply(_ context.Context, q *Quote) error {
+	for i, l := range q.Lines {
+		if l.OfferRef == "" {
+			continue
+		}
+		if off := l.Amount - l.OfferPrice.Mul(l.Qty); off > 0 {
+			q.TakeOffLine(i, StepActivity, off, l.OfferRef)
+		}
+	}
+	return nil
+}
+
 // Shipping charges a flat fee, waived when the goods cost at least FreeOver.
 type Shipping struct {
 	Fee      money.Fen

@@ -98,6 +98,38 @@ func (p *Position) Remainder() (Quote, error) {
 	return p.finish(Quote{Amount: p.Paid.Amount - p.Refunded})
 }
 
+// Adjust is a refund of amount off the lines' price, taking back no unit:
+// split across the lines by what each has left, by largest remainder. The
+// lines' refunded amounts grow by it, so a later refund of their units
+// gives back only what the buyer paid net of it (the last unit of a line
+// takes exactly what is left). Shipping is not part of a price.
+func (p *Position) Adjust(amount money.Fen) (Quote, error) {
+	if amount <= 0 {
+		return Quote{}, ErrZeroAmount
+	}
+	left := make([]money.Fen, len(p.Lines))
+	var total money.Fen
+	for i, pl := range p.Lines {
+		if pl.RefundedQty < pl.Qty {
+			left[i] = max(0, pl.Amount-pl.RefundedAmount)
+		}
+		total += left[i]
+	}
+	if amount > total {
+		return Quote{}, &errs.Error{Kind: errs.Conflict, Code: CodeExceedsPaid,
+			Message: fmt.Sprintf("an adjustment of %s exceeds the %s the lines have left", amount, total)}
+	}
+	var q Quote
+	for i, part := range money.Allocate(amount, left) {
+		if part > 0 {
+			pl := p.Lines[i]
+			q.Lines = append(q.Lines, Line{OrderLineID: pl.OrderLineID, SKUID: pl.SKUID, Amount: part})
+			q.Amount += part
+		}
+	}
+	return p.finish(q)
+}
+
 // Everything is the units of every line not refunded yet.
 func (p *Position) Everything() []LineQty {
 	var out []LineQty

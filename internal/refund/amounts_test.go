@@ -249,3 +249,55 @@ func checkHeld(t *rapid.T, p *refund.Position, live []refund.Quote) {
 		}
 	}
 }
+
+// TestAdjust: a price adjustment gives money back on the lines, no units,
+// split by what each line has left; a later refund of every unit gives back
+// exactly the rest of what the buyer paid, so adjustment and refund add up
+// to the payment.
+func TestAdjust(t *testing.T) {
+	p := position(500, 60, [2]int64{3000, 2}, [2]int64{1000, 1})
+	q, err := p.Adjust(400)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Amount != 400 || q.Shipping != 0 || q.Full || len(q.Lines) != 2 {
+		t.Fatalf("adjust quote = %+v", q)
+	}
+	if q.Lines[0].Qty != 0 || q.Lines[0].Amount != 300 || q.Lines[1].Amount != 100 {
+		t.Fatalf("adjust lines = %+v; want 300 and 100, no units", q.Lines)
+	}
+	hold(p, q)
+	rest, err := p.Quote(p.Everything())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := q.Amount + rest.Amount; got != p.Paid.Amount {
+		t.Fatalf("adjustment %s + refund %s = %s; want the payment %s", q.Amount, rest.Amount, got, p.Paid.Amount)
+	}
+	if !rest.Full || q.Fee+rest.Fee != 60 {
+		t.Fatalf("rest = %+v; want full, fees adding up to 60", rest)
+	}
+
+	for _, c := range []struct {
+		name   string
+		amount money.Fen
+		code   string
+	}{
+		{"zero", 0, refund.CodeZeroAmount},
+		{"more than the lines", 4001, refund.CodeExceedsPaid},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := position(500, 0, [2]int64{3000, 2}, [2]int64{1000, 1})
+			if _, err := p.Adjust(c.amount); !errs.Is(err, c.code) {
+				t.Fatalf("Adjust(%s) = %v; want %s", c.amount, err, c.code)
+			}
+		})
+	}
+	t.Run("the whole price of the goods", func(t *testing.T) {
+		p := position(0, 0, [2]int64{3000, 1})
+		q, err := p.Adjust(3000)
+		if err != nil || !q.Full || q.Amount != 3000 {
+			t.Fatalf("Adjust(all) = %+v, %v", q, err)
+		}
+	})
+}

@@ -123,6 +123,10 @@ const (
 	FromAfterSale Source = "aftersale" // an approved after-sale
 	ByFinance     Source = "finance"   // finance, directly
 	Automatic     Source = "auto"      // the system: money that arrived for a closed order
+	// Adjustment: the system lowering the price of a sale that stands (a
+	// group buy's team ended at a better tier). Its lines take back no
+	// units, and the order goes on to fulfilment.
+	Adjustment Source = "adjustment"
 )
 
 // Line is what a refund gives back for one order line.

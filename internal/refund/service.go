@@ -10,6 +10,7 @@ import (
 	"github.com/siyu-commerce/siyu/internal/errs"
 	"github.com/siyu-commerce/siyu/internal/jobs"
 	"github.com/siyu-commerce/siyu/internal/ledger"
+	"github.com/siyu-commerce/siyu/internal/money"
 	"github.com/siyu-commerce/siyu/internal/order"
 	"github.com/siyu-commerce/siyu/internal/outbox"
 	"github.com/siyu-commerce/siyu/internal/payment"
@@ -128,6 +129,40 @@ func (s *Service) RefundCapturedAfterClose(ctx context.Context, orderID, payment
 			return nil, err
 		}
 		return s.newRefund(p, q, Automatic, "payment arrived after the order closed", false, ""), nil
+	}, nil)
+}
+
+// AdjustInput is the system lowering the price of a paid order.
+type AdjustInput struct {
+	OrderID string
+	Amount  money.Fen
+	Reason  string
+	// Key makes it happen once: the same key gives the first refund back.
+	Key string
+}
+
+// Adjust gives back part of what an order's lines cost, keeping the sale:
+// a group buy's team that ended at a better tier than a member paid for.
+// It runs once per key however often it is called.
+func (s *Service) Adjust(ctx context.Context, in AdjustInput) (*Refund, error) {
+	var l errs.List
+	reason := checkText(&l, "reason", in.Reason, MaxReason, true)
+	if in.Key == "" || len(in.Key) > 200 {
+		l.Add("key", "required", "an adjustment needs a key of at most 200 characters")
+	}
+	if err := l.Err(); err != nil {
+		return nil, err
+	}
+	paid, err := s.paid(ctx, in.OrderID)
+	if err != nil {
+		return nil, err
+	}
+	return s.start(ctx, Intent{Paid: paid, Key: "adjust:" + in.Key}, func(p *Position, _ *AfterSale) (*Refund, error) {
+		q, err := p.Adjust(in.Amount)
+		if err != nil {
+			return nil, err
+		}
+		return s.newRefund(p, q, Adjustment, reason, false, ""), nil
 	}, nil)
 }
 

@@ -9,8 +9,10 @@ import (
 	"strings"
 
 	"github.com/siyu-commerce/siyu/internal/audit"
+	"github.com/siyu-commerce/siyu/internal/bargain"
 	"github.com/siyu-commerce/siyu/internal/cart"
 	"github.com/siyu-commerce/siyu/internal/catalog"
+	"github.com/siyu-commerce/siyu/internal/groupbuy"
 	"github.com/siyu-commerce/siyu/internal/idempotency"
 	"github.com/siyu-commerce/siyu/internal/identity"
 	"github.com/siyu-commerce/siyu/internal/inventory"
@@ -41,6 +43,8 @@ type Engine interface {
 	payment.Store
 	refund.Store
 	share.Store
+	groupbuy.Store
+	bargain.Store
 	Ping(ctx context.Context) error
 	Migrate(ctx context.Context) (int, error)
 	Pending(ctx context.Context) (int, error)

@@ -23,7 +23,7 @@ import (
 // orderColumns are read in the order scanOrder scans them.
 const orderColumns = `id, buyer_id, status, subtotal, discount, shipping, total, ship_to, remark, from_cart,
 	pay_by, paid_at, carrier, tracking_no, shipped_at, delivered_at, completed_at, ended_at, end_reason,
-	created_at, updated_at`
+	created_at, updated_at, activity_kind, activity_id, activity_ref, held`
 
 const orderLineColumns = `order_id, id, sku_id, product_id, title, spec, qty, list_price, sale_price, amount, adjustments`
 
@@ -37,16 +37,31 @@ const orderCursorOrder = "orders_newest"
 // prepared statements); it is noted, and the transaction rolled back once
 // the batch is read.
 func (s *Store) CreateOrder(ctx context.Context, o *order.Order, ev []outbox.Event, js []jobs.Job) error {
+	b := &pgx.Batch{}
+	if err := s.queueCreateOrder(b, o, ev, js); err != nil {
+		return err
+	}
+	err := s.sendCommitted(ctx, b)
+	if sku, short := stockShort(err); short {
+		return inventory.OutOfStock(sku)
+	}
+	return errs.Wrap(err, "order: create %s", o.ID)
+}
+
+// queueCreateOrder queues CreateOrder's statements, the stock last: an
+// activity's store sends them in the transaction that claims its seat.
+func (s *Store) queueCreateOrder(b *pgx.Batch, o *order.Order, ev []outbox.Event, js []jobs.Job) error {
 	shipTo, err := s.sealShipTo(o.ShipTo)
 	if err != nil {
 		return err
 	}
-	b := &pgx.Batch{}
+	act := activityOf(o)
 	b.Queue(`INSERT INTO orders (`+orderColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+			$22, $23, $24, $25)`,
 		o.ID, o.BuyerID, o.Status, o.Subtotal, o.Discount, o.Shipping, o.Total, shipTo, o.Remark, o.FromCart,
 		o.PayBy, o.PaidAt, o.Carrier, o.TrackingNo, o.ShippedAt, o.DeliveredAt, o.CompletedAt, o.EndedAt,
-		o.EndReason, o.CreatedAt, o.UpdatedAt)
+		o.EndReason, o.CreatedAt, o.UpdatedAt, act.Kind, act.ID, act.Ref, o.Held)
 	skuIDs := make([]string, len(o.Lines))
 	for i, l := range o.Lines {
 		skuIDs[i] = l.SKUID
@@ -69,11 +84,7 @@ func (s *Store) CreateOrder(ctx context.Context, o *order.Order, ev []outbox.Eve
 	// row, and each holds its lock from its update to its commit, so the
 	// less that runs in between, the more orders a second.
 	queueOrderStock(b, o, inventory.Reserve, o.CreatedAt)
-	err = s.sendCommitted(ctx, b)
-	if sku, short := stockShort(err); short {
-		return inventory.OutOfStock(sku)
-	}
-	return errs.Wrap(err, "order: create %s", o.ID)
+	return nil
 }
 
 // sendCommitted runs b's statements in one transaction whose BEGIN and
@@ -280,10 +291,10 @@ func (s *Store) queueOrderChange(b *pgx.Batch, o *order.Order, c order.Change) e
 	}
 	b.Queue(`UPDATE orders SET status = $1, ship_to = $2, remark = $3, paid_at = $4,
 		carrier = $5, tracking_no = $6, shipped_at = $7, delivered_at = $8, completed_at = $9,
-		ended_at = $10, end_reason = $11, updated_at = $12
-		WHERE id = $13`,
+		ended_at = $10, end_reason = $11, updated_at = $12, held = $13
+		WHERE id = $14`,
 		o.Status, shipTo, o.Remark, o.PaidAt, o.Carrier, o.TrackingNo, o.ShippedAt,
-		o.DeliveredAt, o.CompletedAt, o.EndedAt, o.EndReason, o.UpdatedAt, o.ID)
+		o.DeliveredAt, o.CompletedAt, o.EndedAt, o.EndReason, o.UpdatedAt, o.Held, o.ID)
 	queueEvents(b, c.Events)
 	queueJobs(b, c.Jobs)
 	// The stock goes last, for the reason CreateOrder gives: every payment
@@ -373,11 +384,16 @@ func (s *Store) scanOrder(row pgx.Row) (*order.Order, error) {
 	var (
 		o      order.Order
 		shipTo string
+		act    order.Activity
 	)
 	if err := row.Scan(&o.ID, &o.BuyerID, &o.Status, &o.Subtotal, &o.Discount, &o.Shipping, &o.Total,
 		&shipTo, &o.Remark, &o.FromCart, &o.PayBy, &o.PaidAt, &o.Carrier, &o.TrackingNo, &o.ShippedAt,
-		&o.DeliveredAt, &o.CompletedAt, &o.EndedAt, &o.EndReason, &o.CreatedAt, &o.UpdatedAt); err != nil {
+		&o.DeliveredAt, &o.CompletedAt, &o.EndedAt, &o.EndReason, &o.CreatedAt, &o.UpdatedAt,
+		&act.Kind, &act.ID, &act.Ref, &o.Held); err != nil {
 		return nil, err
+	}
+	if act.Kind != "" {
+		o.Activity = &act
 	}
 	var err error
 	if o.ShipTo, err = s.openShipTo(shipTo); err != nil {
@@ -424,4 +440,13 @@ func (s *Store) sealShipTo(st order.ShipTo) (string, error) {
 func (s *Store) openShipTo(sealed string) (order.ShipTo, error) {
 	var st order.ShipTo
 	return st, s.seal.OpenJSON(sealed, &st)
+}
+
+// activityOf is the activity columns of o: empty for an order placed
+// outside any activity.
+func activityOf(o *order.Order) order.Activity {
+	if o.Activity == nil {
+		return order.Activity{}
+	}
+	return *o.Activity
 }

@@ -69,7 +69,8 @@ var ledgerChecks = []struct {
 	// Each order's payment and refund transfers, from the ref index alone:
 	// at most one payment posted, refunds (pending ones too: that money is
 	// on its way back) within what was paid, and an order that was paid
-	// (the order statuses after paid) with its payment posted.
+	// (the order statuses after paid) with its payment posted, unless it
+	// cost nothing (order.PayFree: no money, no transfer).
 	{name: "orders", needs: "orders", query: `
 		WITH refs AS MATERIALIZED (
 			SELECT ref,
@@ -83,7 +84,8 @@ var ledgerChecks = []struct {
 		UNION ALL
 		SELECT 'paid_order_payment', o.id, 'order ' || o.status || ' without a posted payment transfer'
 		FROM orders o LEFT JOIN refs r ON r.ref = o.id
-		WHERE o.status IN ('paid', 'shipped', 'delivered', 'completed', 'refunded') AND coalesce(r.payments, 0) = 0`},
+		WHERE o.status IN ('paid', 'shipped', 'delivered', 'completed', 'refunded') AND coalesce(r.payments, 0) = 0
+			AND o.total > 0`},
 
 	{name: "payments", needs: "payments", query: `
 		SELECT 'payment_transfer_orphan', t.id, 'no payment ' || substr(t.id, 9) FROM ledger_transfers t

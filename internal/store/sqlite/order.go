@@ -22,7 +22,7 @@ import (
 // orderColumns are read in the order scanOrder scans them.
 const orderColumns = `id, buyer_id, status, subtotal, discount, shipping, total, ship_to, remark, from_cart,
 	pay_by, paid_at, carrier, tracking_no, shipped_at, delivered_at, completed_at, ended_at, end_reason,
-	created_at, updated_at`
+	created_at, updated_at, activity_kind, activity_id, activity_ref, held`
 
 // orderCursorOrder names the orders listing's ordering inside its cursors.
 const orderCursorOrder = "orders_newest"
@@ -32,47 +32,53 @@ const orderCursorOrder = "orders_newest"
 // immediate transaction: the one writer connection queues concurrent orders,
 // so none of them ever sees SQLITE_BUSY.
 func (s *Store) CreateOrder(ctx context.Context, o *order.Order, ev []outbox.Event, js []jobs.Job) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error { return s.createOrder(ctx, tx, o, ev, js) })
+	return errs.Wrap(err, "order: create %s", o.ID)
+}
+
+// createOrder is CreateOrder inside tx: an activity's store creates its
+// order in the transaction that claims the activity's seat.
+func (s *Store) createOrder(ctx context.Context, tx *sql.Tx, o *order.Order, ev []outbox.Event, js []jobs.Job) error {
 	shipTo, err := s.sealShipTo(o.ShipTo)
 	if err != nil {
 		return err
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		if err := changeOrderStock(ctx, tx, o, inventory.Reserve, o.CreatedAt); err != nil {
+	if err := changeOrderStock(ctx, tx, o, inventory.Reserve, o.CreatedAt); err != nil {
+		return err
+	}
+	act := activityOf(o)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO orders (`+orderColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		o.ID, o.BuyerID, o.Status, o.Subtotal, o.Discount, o.Shipping, o.Total, shipTo, o.Remark, o.FromCart,
+		ts(o.PayBy), tsPtr(o.PaidAt), o.Carrier, o.TrackingNo, tsPtr(o.ShippedAt), tsPtr(o.DeliveredAt),
+		tsPtr(o.CompletedAt), tsPtr(o.EndedAt), o.EndReason, ts(o.CreatedAt), ts(o.UpdatedAt),
+		act.Kind, act.ID, act.Ref, o.Held); err != nil {
+		return err
+	}
+	for i, l := range o.Lines {
+		// An empty list is stored as [], not null: the column is always an array.
+		adj, err := json.Marshal(append(make([]pricing.Adjustment, 0, len(l.Adjustments)), l.Adjustments...))
+		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO orders (`+orderColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			o.ID, o.BuyerID, o.Status, o.Subtotal, o.Discount, o.Shipping, o.Total, shipTo, o.Remark, o.FromCart,
-			ts(o.PayBy), tsPtr(o.PaidAt), o.Carrier, o.TrackingNo, tsPtr(o.ShippedAt), tsPtr(o.DeliveredAt),
-			tsPtr(o.CompletedAt), tsPtr(o.EndedAt), o.EndReason, ts(o.CreatedAt), ts(o.UpdatedAt)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO order_lines
+			(id, order_id, position, sku_id, product_id, title, spec, qty, list_price, sale_price, amount, adjustments)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			l.ID, o.ID, i, l.SKUID, l.ProductID, l.Title, l.Spec, l.Qty, l.ListPrice, l.SalePrice, l.Amount, string(adj)); err != nil {
 			return err
 		}
-		for i, l := range o.Lines {
-			// An empty list is stored as [], not null: the column is always an array.
-			adj, err := json.Marshal(append(make([]pricing.Adjustment, 0, len(l.Adjustments)), l.Adjustments...))
-			if err != nil {
+	}
+	if o.FromCart {
+		for _, l := range o.Lines {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM cart_lines WHERE buyer_id = ? AND sku_id = ?`, o.BuyerID, l.SKUID); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO order_lines
-				(id, order_id, position, sku_id, product_id, title, spec, qty, list_price, sale_price, amount, adjustments)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				l.ID, o.ID, i, l.SKUID, l.ProductID, l.Title, l.Spec, l.Qty, l.ListPrice, l.SalePrice, l.Amount, string(adj)); err != nil {
-				return err
-			}
 		}
-		if o.FromCart {
-			for _, l := range o.Lines {
-				if _, err := tx.ExecContext(ctx, `DELETE FROM cart_lines WHERE buyer_id = ? AND sku_id = ?`, o.BuyerID, l.SKUID); err != nil {
-					return err
-				}
-			}
-		}
-		if err := insertEvents(ctx, tx, ev); err != nil {
-			return err
-		}
-		return insertJobs(ctx, tx, js)
-	})
-	return errs.Wrap(err, "order: create %s", o.ID)
+	}
+	if err := insertEvents(ctx, tx, ev); err != nil {
+		return err
+	}
+	return insertJobs(ctx, tx, js)
 }
 
 // Order returns one order with its lines.
@@ -196,10 +202,10 @@ func (s *Store) saveOrder(ctx context.Context, tx *sql.Tx, o *order.Order) error
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE orders SET status = ?, ship_to = ?, remark = ?, paid_at = ?,
 		carrier = ?, tracking_no = ?, shipped_at = ?, delivered_at = ?, completed_at = ?,
-		ended_at = ?, end_reason = ?, updated_at = ?
+		ended_at = ?, end_reason = ?, updated_at = ?, held = ?
 		WHERE id = ?`,
 		o.Status, shipTo, o.Remark, tsPtr(o.PaidAt), o.Carrier, o.TrackingNo, tsPtr(o.ShippedAt),
-		tsPtr(o.DeliveredAt), tsPtr(o.CompletedAt), tsPtr(o.EndedAt), o.EndReason, ts(o.UpdatedAt), o.ID)
+		tsPtr(o.DeliveredAt), tsPtr(o.CompletedAt), tsPtr(o.EndedAt), o.EndReason, ts(o.UpdatedAt), o.Held, o.ID)
 	return err
 }
 
@@ -286,11 +292,16 @@ func (s *Store) scanOrder(row interface{ Scan(...any) error }) (*order.Order, er
 		shipTo                                             string
 		payBy, createdAt, updatedAt                        int64
 		paidAt, shippedAt, deliveredAt, completedAt, ended sql.NullInt64
+		act                                                order.Activity
 	)
 	if err := row.Scan(&o.ID, &o.BuyerID, &o.Status, &o.Subtotal, &o.Discount, &o.Shipping, &o.Total,
 		&shipTo, &o.Remark, &o.FromCart, &payBy, &paidAt, &o.Carrier, &o.TrackingNo, &shippedAt,
-		&deliveredAt, &completedAt, &ended, &o.EndReason, &createdAt, &updatedAt); err != nil {
+		&deliveredAt, &completedAt, &ended, &o.EndReason, &createdAt, &updatedAt,
+		&act.Kind, &act.ID, &act.Ref, &o.Held); err != nil {
 		return nil, err
+	}
+	if act.Kind != "" {
+		o.Activity = &act
 	}
 	var err error
 	if o.ShipTo, err = s.openShipTo(shipTo); err != nil {
@@ -353,4 +364,13 @@ func (s *Store) sealShipTo(st order.ShipTo) (string, error) {
 func (s *Store) openShipTo(sealed string) (order.ShipTo, error) {
 	var st order.ShipTo
 	return st, s.seal.OpenJSON(sealed, &st)
+}
+
+// activityOf is the activity columns of o: empty for an order placed
+// outside any activity.
+func activityOf(o *order.Order) order.Activity {
+	if o.Activity == nil {
+		return order.Activity{}
+	}
+	return *o.Activity
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -82,27 +83,69 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 	}
 	applied := 0
 	for _, m := range files {
-		err := s.tx(ctx, func(tx *sql.Tx) error {
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
-				return nil
-			}
-			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
-				return fmt.Errorf("migration %s: %w", m.Name, err)
-			}
-			applied++
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-				m.Version, m.Name, time.Now().UnixMicro())
-			return err
-		})
+		done, err := s.apply(ctx, m)
 		if err != nil {
 			return applied, err
 		}
+		if done {
+			applied++
+		}
 	}
 	return applied, nil
+}
+
+// rebuildsTables marks a migration that rebuilds a table another table
+// references (SQLite cannot change a constraint in place). It runs with
+// foreign keys off, as SQLite's documented procedure for such a change
+// requires (a DROP TABLE of a referenced table would otherwise count its
+// rows as violations, even once a rebuilt table of the same name has them
+// back), and with every foreign key checked before it commits.
+const rebuildsTables = "-- siyu:rebuilds-tables"
+
+// apply applies one migration unless it is applied already.
+func (s *Store) apply(ctx context.Context, m migrate.Migration) (bool, error) {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close()
+	rebuild := strings.Contains(m.SQL, rebuildsTables)
+	if rebuild {
+		if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+			return false, err
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`) //nolint:errcheck // a failure leaves the connection broken; the pool's next ping finds it
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback() //nolint:errcheck // after a commit, a no-op
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
+		return false, err
+	}
+	if n > 0 {
+		return false, nil
+	}
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+		return false, fmt.Errorf("migration %s: %w", m.Name, err)
+	}
+	if rebuild {
+		var table string
+		err := tx.QueryRowContext(ctx, `SELECT "table" FROM pragma_foreign_key_check`).Scan(&table)
+		if err == nil {
+			return false, fmt.Errorf("migration %s: leaves rows of %s with a broken foreign key", m.Name, table)
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return false, err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+		m.Version, m.Name, time.Now().UnixMicro()); err != nil {
+		return false, err
+	}
+	return true, tx.Commit()
 }
 
 // Pending reports how many migrations are not applied: /readyz wants zero.

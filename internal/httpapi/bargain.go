@@ -1,0 +1,4 @@
+package httpapi
+
+// bargainRoutes registers the bargain API, buyer and admin. SKELETON.
+func (a *api) bargainRoutes() {}

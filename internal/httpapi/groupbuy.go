@@ -1,0 +1,4 @@
+package httpapi
+
+// groupBuyRoutes registers the group buy API, buyer and admin. SKELETON.
+func (a *api) groupBuyRoutes() {}
