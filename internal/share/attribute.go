@@ -74,7 +74,7 @@ func (s *Service) Attribute(ctx context.Context, orderID string) (*Credit, error
 	}
 	c := &Credit{
 		OrderID: o.ID, ShareID: won.Share.ID, SharerID: won.Share.SharerID, BuyerID: o.BuyerID,
-		Amount: o.Total, NewBuyer: first, Chain: chain, At: paid,
+		Amount: o.Total, NewBuyer: first, Chain: chain, Scene: won.Visit.Scene, At: paid,
 	}
 	if _, err := s.Store.AddShareCredit(ctx, c); err != nil {
 		return nil, err

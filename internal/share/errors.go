@@ -14,4 +14,6 @@ var (
 	ErrNotFound     = errs.E(errs.NotFound, "share_not_found", "no such share")
 	ErrNotCredited  = errs.E(errs.NotFound, "share_credit_not_found", "the order is credited to no share")
 	ErrTargetAbsent = errs.Field("target_id", "share_target_not_found", "there is nothing to share under this id")
+	// ErrTooManyVisits: a visitor opening links faster than a person does.
+	ErrTooManyVisits = errs.E(errs.TooMany, "rate_limited", "too many share links opened; try again later")
 )

@@ -110,7 +110,10 @@ type Opened struct {
 
 // Visit records that visitorID opened the link tok from scene. A visit of
 // one's own link is recorded (the funnel counts it as activity) and marked
-// own, so it never earns a credit.
+// own, so it never earns a credit. Opening the same link from the same
+// entry again within RepeatWindow, with no other link opened in between,
+// returns the first visit; more than
+// MaxVisitsPerHour visits an hour are refused (ErrTooManyVisits).
 func (s *Service) Visit(ctx context.Context, visitorID, tok string, scene Scene) (Opened, error) {
 	claimed, err := s.Signer.Verify(tok)
 	if err != nil {
@@ -154,8 +157,23 @@ func (s *Service) visit(ctx context.Context, visitorID, shareID string, scene Sc
 		}
 		return Opened{}, err
 	}
+	now := s.Clock.Now().UTC()
+	recent, err := s.Store.ShareVisitsSince(ctx, visitorID, now.Add(-time.Hour), MaxVisitsPerHour)
+	if err != nil {
+		return Opened{}, err
+	}
+	// Only a repeat of the visitor's latest visit is the same visit:
+	// opening another link in between makes this one the last touch again.
+	if len(recent) > 0 {
+		if r := recent[0]; r.ShareID == sh.ID && r.Scene == scene && now.Sub(r.At) < RepeatWindow {
+			return Opened{Visit: r, Share: *sh}, nil
+		}
+	}
+	if len(recent) >= MaxVisitsPerHour {
+		return Opened{}, ErrTooManyVisits
+	}
 	v := Visit{ID: ids.New(), ShareID: sh.ID, VisitorID: visitorID, Scene: scene,
-		Own: visitorID == sh.SharerID, At: s.Clock.Now().UTC()}
+		Own: visitorID == sh.SharerID, At: now}
 	if err := s.Store.AddShareVisit(ctx, &v); err != nil {
 		return Opened{}, err
 	}

@@ -128,7 +128,7 @@ func TestAttribution(t *testing.T) {
 		o := f.pay(bob, 2999, product)
 		c := f.credit(o.ID)
 		want := &share.Credit{OrderID: o.ID, ShareID: m.Share.ID, SharerID: ann, BuyerID: bob, Amount: 2999,
-			NewBuyer: true, Chain: []string{m.Share.ID}, At: *o.PaidAt}
+			NewBuyer: true, Chain: []string{m.Share.ID}, Scene: share.ShareCard, At: *o.PaidAt}
 		if !reflect.DeepEqual(c, want) {
 			t.Fatalf("credit = %+v, want %+v", c, want)
 		}
@@ -249,8 +249,58 @@ func TestStats(t *testing.T) {
 			{SharerID: ben, Sharers: 1, Shares: 1, Visits: 1, UniqueVisitors: 1, NewBuyers: 1, Orders: 1, GMV: 1000,
 				Rates: share.Rates{Conversion: 10000, KFactor: "1.00"}},
 		},
+		// Every visit came through a share card; every scene is listed.
+		Scenes: []share.SceneRow{
+			{Scene: share.ShareCard, Visits: 4, UniqueVisitors: 3, NewBuyers: 2, Orders: 3, GMV: 4000, Conversion: 7500},
+			{Scene: share.QRScan}, {Scene: share.Article}, {Scene: share.ChannelVideo}, {Scene: share.Search},
+		},
 	}
 	if !reflect.DeepEqual(st, want) {
 		t.Fatalf("stats =\n%+v\nwant\n%+v", st, want)
+	}
+}
+
+// TestVisitLimits: the same link opened again from the same entry within
+// RepeatWindow is one visit; from another entry, or later, another; and a
+// buyer opening more than MaxVisitsPerHour links an hour is refused.
+func TestVisitLimits(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	ann, bob := ids.New(), ids.New()
+	m := f.share(ann, share.Product, ids.New(), "", "")
+	first, err := f.svc.Visit(ctx, bob, m.Token, share.ShareCard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(share.RepeatWindow - time.Second)
+	again, err := f.svc.Visit(ctx, bob, m.Token, share.ShareCard)
+	if err != nil || again.Visit != first.Visit {
+		t.Fatalf("a repeat within the window = %+v, %v; want the first visit %+v", again.Visit, err, first.Visit)
+	}
+	scan, err := f.svc.Visit(ctx, bob, m.Token, share.QRScan)
+	if err != nil || scan.Visit.ID == first.Visit.ID {
+		t.Fatalf("the same link from another entry = %+v, %v; want a new visit", scan.Visit, err)
+	}
+	f.clock.Advance(2 * time.Second)
+	later, err := f.svc.Visit(ctx, bob, m.Token, share.ShareCard)
+	if err != nil || later.Visit.ID == first.Visit.ID {
+		t.Fatalf("a repeat after the window = %+v, %v; want a new visit", later.Visit, err)
+	}
+
+	f.clock.Advance(time.Hour)
+	carl := ids.New()
+	for i := range share.MaxVisitsPerHour {
+		other := f.share(ann, share.Product, ids.New(), "", "")
+		if _, err := f.svc.Visit(ctx, carl, other.Token, share.ShareCard); err != nil {
+			t.Fatalf("visit %d: %v", i+1, err)
+		}
+	}
+	over := f.share(ann, share.Product, ids.New(), "", "")
+	if _, err := f.svc.Visit(ctx, carl, over.Token, share.ShareCard); !errs.Is(err, share.ErrTooManyVisits.Code) {
+		t.Fatalf("visit %d in an hour: %v; want %s", share.MaxVisitsPerHour+1, err, share.ErrTooManyVisits.Code)
+	}
+	f.clock.Advance(time.Hour)
+	if _, err := f.svc.Visit(ctx, carl, over.Token, share.ShareCard); err != nil {
+		t.Fatalf("an hour later: %v", err)
 	}
 }

@@ -34,6 +34,19 @@ const Disclosure = "好友参与活动可能需要付费 · Joining may cost you
 // MaxDepth cannot be shared further.
 const MaxDepth = 3
 
+// Visit limits. A refresh loop must not inflate a funnel that counts
+// people, nor a script open thousands of links as one buyer: opening the
+// same link again from the same entry within RepeatWindow, nothing else
+// opened in between, is the same visit, and a buyer opens at most MaxVisitsPerHour links an hour (far more
+// than a person taps through a chat). The limit is checked against the
+// stored visits, so it holds across replicas; two requests at the same
+// instant may each see the other not yet written, which overshoots by at
+// most the number of concurrent requests, harmless for a funnel.
+const (
+	RepeatWindow     = 10 * time.Minute
+	MaxVisitsPerHour = 120
+)
+
 // DefaultWindow is how long after a visit a paid order is still credited to
 // the share: a week, the longest an activity may run.
 const DefaultWindow = 7 * 24 * time.Hour
@@ -108,6 +121,9 @@ type Credit struct {
 	// MaxDepth ids): who passed the link along, kept for the plays that
 	// reward more than the last sharer.
 	Chain []string  `json:"chain"`
+	// Scene is the entry scene of the visit that won the credit: DOMAIN.md
+	// measures conversion per entry (a scan converts about 18%).
+	Scene Scene     `json:"scene"`
 	At    time.Time `json:"at"`
 }
 
@@ -143,10 +159,20 @@ type SharerCounts struct {
 	Counts
 }
 
+// SceneCounts are the counts of one entry scene: its visits by others
+// (Visits, UniqueVisitors, and ActiveBuyers, the same visitors) and the
+// credited orders its visits won (Orders, NewBuyers, GMV). No share is made
+// through a scene: Sharers and Shares are zero.
+type SceneCounts struct {
+	Scene Scene
+	Counts
+}
+
 // RawStats is what a store counts; the service turns it into rates.
 type RawStats struct {
 	Activities []ActivityCounts
 	Sharers    []SharerCounts
+	Scenes     []SceneCounts // the scenes with a visit or an order, by scene
 }
 
 // Store keeps shares, visits and credits.
@@ -157,6 +183,9 @@ type Store interface {
 	ShareByID(ctx context.Context, id string) (*Share, error)
 	// AddShareVisit records a visit of an existing share.
 	AddShareVisit(ctx context.Context, v *Visit) error
+	// ShareVisitsSince lists the buyer's visits after since, newest
+	// first, at most limit of them.
+	ShareVisitsSince(ctx context.Context, visitorID string, since time.Time, limit int) ([]Visit, error)
 	// ShareVisited reports whether the buyer has opened the share.
 	ShareVisited(ctx context.Context, visitorID, shareID string) (bool, error)
 	// ShareTouches lists the buyer's visits of others' shares made in
@@ -168,7 +197,7 @@ type Store interface {
 	// ShareCredit returns the credit of an order; ErrNotCredited if none.
 	ShareCredit(ctx context.Context, orderID string) (*Credit, error)
 	// ShareStats counts under the filter: per activity (ordered by
-	// activity id, none first), and per sharer (by GMV, then orders, then
-	// sharer id; at most f.Limit).
+	// activity id, none first), per sharer (by GMV, then orders, then
+	// sharer id; at most f.Limit), and per entry scene (by scene).
 	ShareStats(ctx context.Context, f StatsFilter) (RawStats, error)
 }

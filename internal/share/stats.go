@@ -39,10 +39,25 @@ type Row struct {
 	Rates
 }
 
-// Stats are the fission numbers per activity and per sharer.
+// SceneRow is one entry scene's funnel: visits through it, the orders
+// those visits won, and the conversion between them.
+type SceneRow struct {
+	Scene          Scene     `json:"scene"`
+	Visits         int64     `json:"visits"`
+	UniqueVisitors int64     `json:"unique_visitors"`
+	NewBuyers      int64     `json:"new_buyers"`
+	Orders         int64     `json:"orders"`
+	GMV            money.Fen `json:"gmv"`
+	Conversion     money.BP  `json:"conversion_bp"` // orders / visits
+}
+
+// Stats are the fission numbers per activity, per sharer and per entry
+// scene (every scene listed, in Scenes order, zeros included, so a
+// dashboard's columns never move).
 type Stats struct {
-	Activities []Row `json:"activities"`
-	Sharers    []Row `json:"sharers"`
+	Activities []Row      `json:"activities"`
+	Sharers    []Row      `json:"sharers"`
+	Scenes     []SceneRow `json:"scenes"`
 }
 
 // DefaultStatsLimit is how many sharers Stats lists when not told.
@@ -74,6 +89,15 @@ func (s *Service) Stats(ctx context.Context, f StatsFilter) (Stats, error) {
 		r := row(sc.Counts)
 		r.SharerID, r.ShareRate = sc.SharerID, nil
 		out.Sharers = append(out.Sharers, r)
+	}
+	byScene := make(map[Scene]Counts, len(raw.Scenes))
+	for _, sc := range raw.Scenes {
+		byScene[sc.Scene] = sc.Counts
+	}
+	for _, scene := range Scenes {
+		c := byScene[scene]
+		out.Scenes = append(out.Scenes, SceneRow{Scene: scene, Visits: c.Visits, UniqueVisitors: c.UniqueVisitors,
+			NewBuyers: c.NewBuyers, Orders: c.Orders, GMV: c.GMV, Conversion: bp(c.Orders, c.Visits)})
 	}
 	return out, nil
 }

@@ -57,6 +57,25 @@ func (s *Store) AddShareVisit(ctx context.Context, v *share.Visit) error {
 	return errs.Wrap(err, "share: visit")
 }
 
+func (s *Store) ShareVisitsSince(ctx context.Context, visitorID string, since time.Time, limit int) ([]share.Visit, error) {
+	if !ids.Valid(visitorID) {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id, share_id, scene, own, at FROM share_visits
+		WHERE visitor_id = $1 AND at > $2 ORDER BY at DESC, id DESC LIMIT $3`, visitorID, since, limit)
+	if err != nil {
+		return nil, errs.Wrap(err, "share: recent visits")
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (share.Visit, error) {
+		v := share.Visit{VisitorID: visitorID}
+		var scene string
+		err := row.Scan(&v.ID, &v.ShareID, &scene, &v.Own, &v.At)
+		v.Scene, v.At = share.Scene(scene), v.At.UTC()
+		return v, err
+	})
+	return out, errs.Wrap(err, "share: recent visits")
+}
+
 func (s *Store) ShareVisited(ctx context.Context, visitorID, shareID string) (bool, error) {
 	if !ids.Valid(visitorID) || !ids.Valid(shareID) {
 		return false, nil
@@ -98,9 +117,9 @@ func (s *Store) AddShareCredit(ctx context.Context, c *share.Credit) (bool, erro
 		return false, err
 	}
 	tag, err := s.pool.Exec(ctx, `INSERT INTO share_credits
-		(order_id, share_id, sharer_id, buyer_id, amount, new_buyer, chain, at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (order_id) DO NOTHING`,
-		c.OrderID, c.ShareID, c.SharerID, c.BuyerID, int64(c.Amount), c.NewBuyer, string(chain), c.At)
+		(order_id, share_id, sharer_id, buyer_id, amount, new_buyer, chain, at, scene)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (order_id) DO NOTHING`,
+		c.OrderID, c.ShareID, c.SharerID, c.BuyerID, int64(c.Amount), c.NewBuyer, string(chain), c.At, string(c.Scene))
 	if err != nil {
 		return false, errs.Wrap(err, "share: credit")
 	}
@@ -114,9 +133,10 @@ func (s *Store) ShareCredit(ctx context.Context, orderID string) (*share.Credit,
 	var c share.Credit
 	var amount int64
 	var chain string
-	err := s.pool.QueryRow(ctx, `SELECT order_id, share_id, sharer_id, buyer_id, amount, new_buyer, chain, at
+	var scene string
+	err := s.pool.QueryRow(ctx, `SELECT order_id, share_id, sharer_id, buyer_id, amount, new_buyer, chain, at, scene
 		FROM share_credits WHERE order_id = $1`, orderID).
-		Scan(&c.OrderID, &c.ShareID, &c.SharerID, &c.BuyerID, &amount, &c.NewBuyer, &chain, &c.At)
+		Scan(&c.OrderID, &c.ShareID, &c.SharerID, &c.BuyerID, &amount, &c.NewBuyer, &chain, &c.At, &scene)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, share.ErrNotCredited
 	}
@@ -126,23 +146,25 @@ func (s *Store) ShareCredit(ctx context.Context, orderID string) (*share.Credit,
 	if err := json.Unmarshal([]byte(chain), &c.Chain); err != nil {
 		return nil, errs.Wrap(err, "share: read credit chain")
 	}
-	c.Amount, c.At = money.Fen(amount), c.At.UTC()
+	c.Amount, c.At, c.Scene = money.Fen(amount), c.At.UTC(), share.Scene(scene)
 	return &c, nil
 }
 
 // shareEvents is every counted thing under the filter as one row each: a
 // share made ('s'), a visit by another ('v') or by the sharer ('o'), an
-// order credited ('c'). Both groupings count the same rows.
+// order credited ('c'). The groupings count the same rows; by scene, a
+// visit counts under its own entry scene and an order under the scene of
+// the visit that won its credit.
 const shareEvents = `WITH ev AS (
-	SELECT s.activity_id, s.sharer_id, 's' AS kind, s.sharer_id AS who, 0::bigint AS amount, 0 AS new_buyer
+	SELECT s.activity_id, s.sharer_id, 's' AS kind, s.sharer_id AS who, 0::bigint AS amount, 0 AS new_buyer, '' AS scene
 	FROM shares s
 	WHERE s.created_at >= $1 AND s.created_at < $2 AND ($3::uuid IS NULL OR s.activity_id = $3)
 	UNION ALL
-	SELECT s.activity_id, s.sharer_id, CASE WHEN v.own THEN 'o' ELSE 'v' END, v.visitor_id, 0, 0
+	SELECT s.activity_id, s.sharer_id, CASE WHEN v.own THEN 'o' ELSE 'v' END, v.visitor_id, 0, 0, v.scene
 	FROM share_visits v JOIN shares s ON s.id = v.share_id
 	WHERE v.at >= $1 AND v.at < $2 AND ($3::uuid IS NULL OR s.activity_id = $3)
 	UNION ALL
-	SELECT s.activity_id, s.sharer_id, 'c', c.buyer_id, c.amount, CASE WHEN c.new_buyer THEN 1 ELSE 0 END
+	SELECT s.activity_id, s.sharer_id, 'c', c.buyer_id, c.amount, CASE WHEN c.new_buyer THEN 1 ELSE 0 END, c.scene
 	FROM share_credits c JOIN shares s ON s.id = c.share_id
 	WHERE c.at >= $1 AND c.at < $2 AND ($3::uuid IS NULL OR s.activity_id = $3)
 )
@@ -161,11 +183,13 @@ const (
 	shareStatsByActivity     = `coalesce(activity_id::text, '') AS k`
 	shareStatsByActivityTail = `GROUP BY k ORDER BY k`
 	shareStatsBySharer       = `sharer_id::text AS k`
+	shareStatsByScene        = `scene AS k`
+	shareStatsBySceneTail    = `WHERE kind IN ('v', 'c') GROUP BY k ORDER BY k`
 	shareStatsBySharerTail   = `GROUP BY k ORDER BY sum(amount) DESC, sum(CASE WHEN kind = 'c' THEN 1 ELSE 0 END) DESC, k LIMIT $4`
 )
 
 func (s *Store) ShareStats(ctx context.Context, f share.StatsFilter) (share.RawStats, error) {
-	out := share.RawStats{Activities: []share.ActivityCounts{}, Sharers: []share.SharerCounts{}}
+	out := share.RawStats{Activities: []share.ActivityCounts{}, Sharers: []share.SharerCounts{}, Scenes: []share.SceneCounts{}}
 	if f.ActivityID != "" && !ids.Valid(f.ActivityID) {
 		return out, nil
 	}
@@ -195,6 +219,11 @@ func (s *Store) ShareStats(ctx context.Context, f share.StatsFilter) (share.RawS
 	if err == nil {
 		err = scan(shareStatsBySharer, shareStatsBySharerTail, append(args, f.Limit), func(k string, c share.Counts) {
 			out.Sharers = append(out.Sharers, share.SharerCounts{SharerID: k, Counts: c})
+		})
+	}
+	if err == nil {
+		err = scan(shareStatsByScene, shareStatsBySceneTail, args, func(k string, c share.Counts) {
+			out.Scenes = append(out.Scenes, share.SceneCounts{Scene: share.Scene(k), Counts: c})
 		})
 	}
 	return out, errs.Wrap(err, "share: stats")

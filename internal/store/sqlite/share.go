@@ -58,6 +58,27 @@ func (s *Store) AddShareVisit(ctx context.Context, v *share.Visit) error {
 	return errs.Wrap(err, "share: visit")
 }
 
+func (s *Store) ShareVisitsSince(ctx context.Context, visitorID string, since time.Time, limit int) ([]share.Visit, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, share_id, scene, own, at FROM share_visits
+		WHERE visitor_id = ? AND at > ? ORDER BY at DESC, id DESC LIMIT ?`, visitorID, ts(since), limit)
+	if err != nil {
+		return nil, errs.Wrap(err, "share: recent visits")
+	}
+	defer rows.Close()
+	var out []share.Visit
+	for rows.Next() {
+		v := share.Visit{VisitorID: visitorID}
+		var scene string
+		var at int64
+		if err := rows.Scan(&v.ID, &v.ShareID, &scene, &v.Own, &at); err != nil {
+			return nil, errs.Wrap(err, "share: recent visits")
+		}
+		v.Scene, v.At = share.Scene(scene), fromTS(at)
+		out = append(out, v)
+	}
+	return out, errs.Wrap(rows.Err(), "share: recent visits")
+}
+
 func (s *Store) ShareVisited(ctx context.Context, visitorID, shareID string) (bool, error) {
 	var n int
 	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM share_visits WHERE visitor_id = ? AND share_id = ?`,
@@ -100,9 +121,9 @@ func (s *Store) AddShareCredit(ctx context.Context, c *share.Credit) (bool, erro
 	var n int64
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO share_credits
-			(order_id, share_id, sharer_id, buyer_id, amount, new_buyer, chain, at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING`,
-			c.OrderID, c.ShareID, c.SharerID, c.BuyerID, int64(c.Amount), c.NewBuyer, string(chain), ts(c.At))
+			(order_id, share_id, sharer_id, buyer_id, amount, new_buyer, chain, at, scene)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING`,
+			c.OrderID, c.ShareID, c.SharerID, c.BuyerID, int64(c.Amount), c.NewBuyer, string(chain), ts(c.At), string(c.Scene))
 		if err != nil {
 			return err
 		}
@@ -116,9 +137,10 @@ func (s *Store) ShareCredit(ctx context.Context, orderID string) (*share.Credit,
 	var c share.Credit
 	var amount, at int64
 	var chain string
-	err := s.r.QueryRowContext(ctx, `SELECT order_id, share_id, sharer_id, buyer_id, amount, new_buyer, chain, at
+	var scene string
+	err := s.r.QueryRowContext(ctx, `SELECT order_id, share_id, sharer_id, buyer_id, amount, new_buyer, chain, at, scene
 		FROM share_credits WHERE order_id = ?`, orderID).
-		Scan(&c.OrderID, &c.ShareID, &c.SharerID, &c.BuyerID, &amount, &c.NewBuyer, &chain, &at)
+		Scan(&c.OrderID, &c.ShareID, &c.SharerID, &c.BuyerID, &amount, &c.NewBuyer, &chain, &at, &scene)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, share.ErrNotCredited
 	}
@@ -128,23 +150,25 @@ func (s *Store) ShareCredit(ctx context.Context, orderID string) (*share.Credit,
 	if err := json.Unmarshal([]byte(chain), &c.Chain); err != nil {
 		return nil, errs.Wrap(err, "share: read credit chain")
 	}
-	c.Amount, c.At = money.Fen(amount), fromTS(at)
+	c.Amount, c.At, c.Scene = money.Fen(amount), fromTS(at), share.Scene(scene)
 	return &c, nil
 }
 
 // shareEvents is every counted thing under the filter as one row each: a
 // share made ('s'), a visit by another ('v') or by the sharer ('o'), an
-// order credited ('c'). Both groupings count the same rows.
+// order credited ('c'). The groupings count the same rows; by scene, a
+// visit counts under its own entry scene and an order under the scene of
+// the visit that won its credit.
 const shareEvents = `WITH ev AS (
-	SELECT s.activity_id, s.sharer_id, 's' AS kind, s.sharer_id AS who, 0 AS amount, 0 AS new_buyer
+	SELECT s.activity_id, s.sharer_id, 's' AS kind, s.sharer_id AS who, 0 AS amount, 0 AS new_buyer, '' AS scene
 	FROM shares s
 	WHERE s.created_at >= :from AND s.created_at < :to AND (:act = '' OR s.activity_id = :act)
 	UNION ALL
-	SELECT s.activity_id, s.sharer_id, CASE WHEN v.own THEN 'o' ELSE 'v' END, v.visitor_id, 0, 0
+	SELECT s.activity_id, s.sharer_id, CASE WHEN v.own THEN 'o' ELSE 'v' END, v.visitor_id, 0, 0, v.scene
 	FROM share_visits v JOIN shares s ON s.id = v.share_id
 	WHERE v.at >= :from AND v.at < :to AND (:act = '' OR s.activity_id = :act)
 	UNION ALL
-	SELECT s.activity_id, s.sharer_id, 'c', c.buyer_id, c.amount, c.new_buyer
+	SELECT s.activity_id, s.sharer_id, 'c', c.buyer_id, c.amount, c.new_buyer, c.scene
 	FROM share_credits c JOIN shares s ON s.id = c.share_id
 	WHERE c.at >= :from AND c.at < :to AND (:act = '' OR s.activity_id = :act)
 )
@@ -163,13 +187,15 @@ const (
 	shareStatsByActivity     = `coalesce(activity_id, '') AS k`
 	shareStatsByActivityTail = `GROUP BY k ORDER BY k`
 	shareStatsBySharer       = `sharer_id AS k`
+	shareStatsByScene        = `scene AS k`
+	shareStatsBySceneTail    = `WHERE kind IN ('v', 'c') GROUP BY k ORDER BY k`
 	shareStatsBySharerTail   = `GROUP BY k ORDER BY sum(amount) DESC, sum(CASE WHEN kind = 'c' THEN 1 ELSE 0 END) DESC, k LIMIT :limit`
 )
 
 func (s *Store) ShareStats(ctx context.Context, f share.StatsFilter) (share.RawStats, error) {
 	args := []any{sql.Named("from", ts(f.From)), sql.Named("to", ts(f.To)), sql.Named("act", f.ActivityID),
 		sql.Named("limit", f.Limit)}
-	out := share.RawStats{Activities: []share.ActivityCounts{}, Sharers: []share.SharerCounts{}}
+	out := share.RawStats{Activities: []share.ActivityCounts{}, Sharers: []share.SharerCounts{}, Scenes: []share.SceneCounts{}}
 	scan := func(head, tail string, add func(k string, c share.Counts)) error {
 		rows, err := s.r.QueryContext(ctx, fmt.Sprintf(shareEvents, head)+tail, args...)
 		if err != nil {
@@ -195,6 +221,11 @@ func (s *Store) ShareStats(ctx context.Context, f share.StatsFilter) (share.RawS
 	if err == nil {
 		err = scan(shareStatsBySharer, shareStatsBySharerTail, func(k string, c share.Counts) {
 			out.Sharers = append(out.Sharers, share.SharerCounts{SharerID: k, Counts: c})
+		})
+	}
+	if err == nil {
+		err = scan(shareStatsByScene, shareStatsBySceneTail, func(k string, c share.Counts) {
+			out.Scenes = append(out.Scenes, share.SceneCounts{Scene: share.Scene(k), Counts: c})
 		})
 	}
 	return out, errs.Wrap(err, "share: stats")

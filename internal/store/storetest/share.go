@@ -78,10 +78,33 @@ func testShare(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("a visitor's recent visits, newest first, limited", func(t *testing.T) {
+		visitor := ids.New()
+		a := newShare(t, ids.New(), "", nil, 0)
+		visit(t, a, visitor, 1) // at since: not after it
+		v2 := visit(t, a, visitor, 2)
+		v3 := visit(t, a, visitor, 3)
+		v4 := visit(t, a, visitor, 4)
+		visit(t, a, ids.New(), 5) // someone else's
+		got, err := s.ShareVisitsSince(ctx, visitor, at(1), 10)
+		failOn(t, err)
+		if !reflect.DeepEqual(got, []share.Visit{v4, v3, v2}) {
+			t.Fatalf("ShareVisitsSince = %+v; want the visits at 4, 3, 2", got)
+		}
+		got, err = s.ShareVisitsSince(ctx, visitor, at(0), 2)
+		failOn(t, err)
+		if len(got) != 2 || got[0] != v4 || got[1] != v3 {
+			t.Fatalf("ShareVisitsSince limited to 2 = %+v", got)
+		}
+		if got, err := s.ShareVisitsSince(ctx, "not-an-id", at(0), 2); err != nil || len(got) != 0 {
+			t.Fatalf("ShareVisitsSince of a bad id = %+v, %v", got, err)
+		}
+	})
+
 	t.Run("one order, one credit", func(t *testing.T) {
 		sh := newShare(t, ids.New(), "", nil, 0)
 		c := share.Credit{OrderID: ids.New(), ShareID: sh.ID, SharerID: sh.SharerID, BuyerID: ids.New(),
-			Amount: 2999, NewBuyer: true, Chain: []string{sh.ID}, At: at(5)}
+			Amount: 2999, NewBuyer: true, Chain: []string{sh.ID}, Scene: share.Article, At: at(5)}
 		if _, err := s.ShareCredit(ctx, c.OrderID); !errs.Is(err, "share_credit_not_found") {
 			t.Fatalf("ShareCredit before = %v", err)
 		}
@@ -110,13 +133,17 @@ func testShare(t *testing.T, open Opener) {
 			failOn(t, s.CreateShare(ctx, sh))
 			return sh
 		}
-		see := func(sh *share.Share, visitor string, min int) {
+		see := func(sh *share.Share, visitor string, min int, scene ...share.Scene) {
+			sc := share.QRScan
+			if len(scene) > 0 {
+				sc = scene[0]
+			}
 			failOn(t, s.AddShareVisit(ctx, &share.Visit{ID: ids.New(), ShareID: sh.ID, VisitorID: visitor,
-				Scene: share.QRScan, Own: visitor == sh.SharerID, At: at(min)}))
+				Scene: sc, Own: visitor == sh.SharerID, At: at(min)}))
 		}
-		credit := func(sh *share.Share, buyer string, amount money.Fen, isNew bool, min int) {
+		credit := func(sh *share.Share, buyer string, amount money.Fen, isNew bool, min int, scene share.Scene) {
 			_, err := s.AddShareCredit(ctx, &share.Credit{OrderID: ids.New(), ShareID: sh.ID, SharerID: sh.SharerID,
-				BuyerID: buyer, Amount: amount, NewBuyer: isNew, Chain: []string{sh.ID}, At: at(min)})
+				BuyerID: buyer, Amount: amount, NewBuyer: isNew, Chain: []string{sh.ID}, Scene: scene, At: at(min)})
 			failOn(t, err)
 		}
 		act := ids.New()
@@ -127,12 +154,12 @@ func testShare(t *testing.T, open Opener) {
 		see(a1, x, 11)
 		see(a2, y, 12)
 		see(a1, ann, 13) // ann's own: active, not a visit
-		see(b1, y, 14)
+		see(b1, y, 14, share.ShareCard)
 		see(none, x, 15)
-		credit(a1, x, 1000, true, 20)
-		credit(b1, y, 500, true, 21)
-		credit(a2, y, 300, false, 22)
-		credit(b1, x, 7, false, 200) // after To
+		credit(a1, x, 1000, true, 20, share.QRScan)
+		credit(b1, y, 500, true, 21, share.ShareCard)
+		credit(a2, y, 300, false, 22, share.QRScan)
+		credit(b1, x, 7, false, 200, share.QRScan) // after To
 		got, err := s.ShareStats(ctx, share.StatsFilter{From: at(0), To: at(100), Limit: 10})
 		failOn(t, err)
 		want := share.RawStats{
@@ -146,6 +173,12 @@ func testShare(t *testing.T, open Opener) {
 					NewBuyers: 1, Orders: 2, GMV: 1300}},
 				{SharerID: ben, Counts: share.Counts{Sharers: 1, Shares: 2, Visits: 2, UniqueVisitors: 2, ActiveBuyers: 3,
 					NewBuyers: 1, Orders: 1, GMV: 500}},
+			},
+			// By entry scene: a visit under its own scene, an order under
+			// the scene of the visit that won it.
+			Scenes: []share.SceneCounts{
+				{Scene: share.QRScan, Counts: share.Counts{Visits: 4, UniqueVisitors: 2, ActiveBuyers: 2, NewBuyers: 1, Orders: 2, GMV: 1300}},
+				{Scene: share.ShareCard, Counts: share.Counts{Visits: 1, UniqueVisitors: 1, ActiveBuyers: 1, NewBuyers: 1, Orders: 1, GMV: 500}},
 			},
 		}
 		if !reflect.DeepEqual(got, want) {
