@@ -120,7 +120,7 @@ type Credit struct {
 	// Chain is the credited share and its ancestors, nearest first (at most
 	// MaxDepth ids): who passed the link along, kept for the plays that
 	// reward more than the last sharer.
-	Chain []string  `json:"chain"`
+	Chain []string `json:"chain"`
 	// Scene is the entry scene of the visit that won the credit: DOMAIN.md
 	// measures conversion per entry (a scan converts about 18%).
 	Scene Scene     `json:"scene"`
