@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/siyu-commerce/siyu/internal/affiliate"
 	"github.com/siyu-commerce/siyu/internal/bargain"
 	"github.com/siyu-commerce/siyu/internal/cart"
 	"github.com/siyu-commerce/siyu/internal/catalog"
@@ -50,16 +51,17 @@ type App struct {
 	Clock  clock.Clock
 	Store  store.Engine
 
-	Catalog   *catalog.Service
-	Carts     *cart.Service
-	Inventory *inventory.Service
-	Orders    *order.Service
-	Identity  *identity.Service
-	Payments  *payment.Service
-	Refunds   *refund.Service
-	Shares    *share.Service
-	GroupBuys *groupbuy.Service
-	Bargains  *bargain.Service
+	Catalog    *catalog.Service
+	Carts      *cart.Service
+	Inventory  *inventory.Service
+	Orders     *order.Service
+	Identity   *identity.Service
+	Payments   *payment.Service
+	Refunds    *refund.Service
+	Shares     *share.Service
+	GroupBuys  *groupbuy.Service
+	Bargains   *bargain.Service
+	Affiliates *affiliate.Service
 
 	// PayGateway is the WeChat Pay v3 client; PaySandbox the simulator it
 	// talks to in sandbox mode (nil in production).
@@ -194,12 +196,13 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	a.registerHousekeeping()
 	a.wireGroupBuys()
 	a.wireBargains()
+	a.wireAffiliates()
 
 	a.Metrics = prometheus.NewRegistry()
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	api := httpapi.New(httpapi.Deps{
 		Catalog: a.Catalog, Carts: a.Carts, Inventory: a.Inventory, Orders: a.Orders, Identity: a.Identity,
-		Payments: a.Payments, Refunds: a.Refunds, Shares: a.Shares, GroupBuys: a.GroupBuys, Bargains: a.Bargains, Ledger: a.Store, PayNotifications: a.PayGateway, Audit: a.Store,
+		Payments: a.Payments, Refunds: a.Refunds, Shares: a.Shares, GroupBuys: a.GroupBuys, Bargains: a.Bargains, Affiliates: a.Affiliates, Ledger: a.Store, PayNotifications: a.PayGateway, Audit: a.Store,
 		Idempotency: a.Store, Ready: a.Ready, Logger: a.Log, Metrics: a.Metrics, Clock: a.Clock,
 		Limits: httpapi.Limits{MaxBody: cfg.MaxBody, IdempotencyWait: httpapi.DefaultLimits.IdempotencyWait},
 	})

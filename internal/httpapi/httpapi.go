@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/siyu-commerce/siyu/internal/affiliate"
 	"github.com/siyu-commerce/siyu/internal/audit"
 	"github.com/siyu-commerce/siyu/internal/bargain"
 	"github.com/siyu-commerce/siyu/internal/cart"
@@ -57,6 +58,8 @@ type Deps struct {
 	// GroupBuys runs group buys (拼团); Bargains runs bargains (砍价).
 	GroupBuys *groupbuy.Service
 	Bargains  *bargain.Service
+	// Affiliates runs distribution (分销): promoters, commissions, withdrawals.
+	Affiliates *affiliate.Service
 	// Ledger is the book as finance reads it; the HTTP layer never writes it.
 	Ledger Ledger
 	// PayNotifications verifies and decrypts the payment platform's
@@ -119,6 +122,7 @@ func newAPI(d Deps) *api {
 	a.adminRoutes()
 	a.groupBuyRoutes()
 	a.bargainRoutes()
+	a.affiliateRoutes()
 	a.callbackRoutes()
 
 	// Callbacks skip the body cap: the notification parser reads the raw

@@ -100,7 +100,7 @@ func TestShareAttribution(t *testing.T) {
 func TestShareBadInput(t *testing.T) {
 	w := newWorld(t, "sqlite")
 	var m shareMade
-	w.alice.must(201, "POST", "/api/v1/shares", map[string]any{"target_kind": "team", "target_id": w.product.ID}, &m)
+	w.alice.must(201, "POST", "/api/v1/shares", map[string]any{"target_kind": "product", "target_id": w.product.ID}, &m)
 	tampered := m.Token[:10] + strings.Map(func(r rune) rune {
 		if r == 'A' {
 			return 'B'
@@ -120,7 +120,7 @@ func TestShareBadInput(t *testing.T) {
 		{"bad kind", "/api/v1/shares", map[string]any{"target_kind": "coupon", "target_id": w.product.ID}, 400, "invalid_target_kind", "target_kind"},
 		{"bad id", "/api/v1/shares", map[string]any{"target_kind": "product", "target_id": "x"}, 400, "invalid_id", "target_id"},
 		{"unknown product", "/api/v1/shares", map[string]any{"target_kind": "product", "target_id": "0190d7f6-0000-7000-8000-000000000000"}, 400, "share_target_not_found", "target_id"},
-		{"forged parent", "/api/v1/shares", map[string]any{"target_kind": "team", "target_id": w.product.ID, "parent_token": tampered}, 400, "share_token_invalid", "parent_token"},
+		{"forged parent", "/api/v1/shares", map[string]any{"target_kind": "product", "target_id": w.product.ID, "parent_token": tampered}, 400, "share_token_invalid", "parent_token"},
 		{"malformed visit", "/api/v1/share-visits", raw(`[]`), 400, "invalid_type", "body"},
 		{"unknown visit field", "/api/v1/share-visits", map[string]any{"token": m.Token, "scene": "search", "sharer_id": "x"}, 400, "unknown_field", "sharer_id"},
 		{"bad scene", "/api/v1/share-visits", map[string]any{"token": m.Token, "scene": "moments"}, 400, "invalid_scene", "scene"},
@@ -152,14 +152,14 @@ func TestShareBadInput(t *testing.T) {
 	for i, c := range []*client{w.bob, carol} {
 		c.must(201, "POST", "/api/v1/share-visits", map[string]any{"token": tok, "scene": "share_card"}, nil)
 		var next shareMade
-		c.must(201, "POST", "/api/v1/shares", map[string]any{"target_kind": "team", "target_id": w.product.ID, "parent_token": tok}, &next)
+		c.must(201, "POST", "/api/v1/shares", map[string]any{"target_kind": "product", "target_id": w.product.ID, "parent_token": tok}, &next)
 		if next.Depth != i+2 || next.Reshareable != (i == 0) {
 			t.Fatalf("level %d = %+v", i+2, next)
 		}
 		tok = next.Token
 	}
 	dave.must(201, "POST", "/api/v1/share-visits", map[string]any{"token": tok, "scene": "share_card"}, nil)
-	r := dave.do("POST", "/api/v1/shares", map[string]any{"target_kind": "team", "target_id": w.product.ID, "parent_token": tok})
+	r := dave.do("POST", "/api/v1/shares", map[string]any{"target_kind": "product", "target_id": w.product.ID, "parent_token": tok})
 	if p := r.problem(t); r.Status != 409 || p.Code != "share_depth_exceeded" || p.Field != "parent_token" {
 		t.Fatalf("a fourth level: %d %s", r.Status, r.Body)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/siyu-commerce/siyu/internal/affiliate"
 	"github.com/siyu-commerce/siyu/internal/audit"
 	"github.com/siyu-commerce/siyu/internal/bargain"
 	"github.com/siyu-commerce/siyu/internal/cart"
@@ -45,6 +46,7 @@ type Engine interface {
 	share.Store
 	groupbuy.Store
 	bargain.Store
+	affiliate.Store
 	Ping(ctx context.Context) error
 	Migrate(ctx context.Context) (int, error)
 	Pending(ctx context.Context) (int, error)

@@ -54,8 +54,9 @@ func undoLedgerWrite(ctx context.Context, tx pgx.Tx, err error) error {
 	return err
 }
 
-// The SQLSTATEs siyu_post_transfers raises (migration 0007), each with the
-// transfer or account concerned as the detail.
+// The SQLSTATEs siyu_post_transfers and siyu_move_accounts raise
+// (migrations 0007 and 0014), each with the transfer or account concerned
+// as the detail.
 const (
 	transferConflictCode   = "SY002"
 	accountRefusedCode     = "SY003"
@@ -80,10 +81,16 @@ func ledgerRefusal(err error) error {
 	return err
 }
 
-// queuePostTransfers queues the ledger lock and one call of
-// siyu_post_transfers (migration 0007) writing in, which distinctTransfers
-// has checked and sorted. A refusal is an SQL error that aborts the
-// transaction: the batch's later statements, a COMMIT among them, do not run.
+// queuePostTransfers queues one call of siyu_post_transfers (migrations
+// 0007 and 0014) writing in, which distinctTransfers has checked and sorted,
+// with the accounts' movements summed here. A refusal is an SQL error that
+// aborts the transaction: the batch's later statements, a COMMIT among
+// them, do not run.
+//
+// The call takes the ledger lock only when it may lower an account that may
+// not go negative (a refund, a spend). A capture only adds to its three
+// accounts, so it appends its movements without locking them, and captures
+// commit side by side instead of one after another.
 func queuePostTransfers(b *pgx.Batch, in []ledger.Transfer) {
 	var (
 		tid, kind, ref, state, born []string
@@ -106,28 +113,21 @@ func queuePostTransfers(b *pgx.Batch, in []ledger.Transfer) {
 			eSide, eAmount = append(eSide, string(e.Side)), append(eAmount, int64(e.Amount))
 		}
 	}
-	queueLedgerLock(b)
-	b.Queue(`SELECT siyu_post_transfers($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		tid, kind, ref, state, born, amount, created, eTID, ePos, eAccount, eSide, eAmount)
+	accounts, pd, pc, qd, qc := movementArrays(ledger.Movements(in))
+	b.Queue(`SELECT siyu_post_transfers($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		tid, kind, ref, state, born, amount, created, eTID, ePos, eAccount, eSide, eAmount, accounts, pd, pc, qd, qc)
 }
 
-// ledgerLock is the transaction-scoped advisory lock every ledger write
-// takes just before it writes transfers or touches account rows ("ledg" in
-// ASCII; a post takes it before its inserts, so a writer never waits on
-// another's uncommitted insert of the same transfer id while holding it,
-// and the call costs no round trip more). Sorting the
-// accounts orders the locks of one call, but a transaction may call the
-// helpers twice (a refund settles its intent, then posts its payout) and
-// hold one call's accounts while it waits for the next's, against another
-// transaction doing the opposite. Every payment, fee and payout moves the
-// clearing account, so ledger writers queue on its row anyway: queuing on
-// this lock instead, taken at the same moment, costs next to nothing and
-// leaves no lock order to get wrong. (Should transfers that never touch
-// clearing grow common, promoters' commissions say, this is the place to
-// revisit.)
-const ledgerLock = 0x6c656467
-
-func queueLedgerLock(b *pgx.Batch) { b.Queue(`SELECT pg_advisory_xact_lock($1)`, int64(ledgerLock)) }
+// movementArrays is ms as siyu_move_accounts takes them: the accounts, then
+// their posted debits and credits and pending debits and credits.
+func movementArrays(ms []ledger.Movement) (accounts []string, pd, pc, qd, qc []int64) {
+	for _, m := range ms {
+		accounts = append(accounts, m.Account)
+		pd, pc = append(pd, int64(m.PostedDebits)), append(pc, int64(m.PostedCredits))
+		qd, qc = append(qd, int64(m.PendingDebits)), append(qc, int64(m.PendingCredits))
+	}
+	return accounts, pd, pc, qd, qc
+}
 
 // distinctTransfers validates ts and drops repeats of one id within the
 // call, refusing a repeat that differs. They come back sorted by id, the
@@ -153,46 +153,25 @@ func distinctTransfers(ts []ledger.Transfer) ([]ledger.Transfer, error) {
 	return out, nil
 }
 
-// queueMoveAccounts queues the updates of the accounts' running sums, in
-// the order given (sorted by ledger.Movements), and returns what reads
-// their outcome once the batch is sent. The update is conditional: an
-// account that may not go negative keeps its available balance (posted,
-// less pending outflows) at zero or above, unless the movement does not
-// lower it (an account found below zero can still be paid into). A refused
-// update is not an SQL error, so the batch runs on and the caller's
-// transaction stays usable.
-func queueMoveAccounts(b *pgx.Batch, ms []ledger.Movement) func() error {
-	var failed error
-	for _, m := range ms {
-		b.Queue(`UPDATE ledger_accounts SET
-				posted_debits = posted_debits + $1::bigint, posted_credits = posted_credits + $2::bigint,
-				pending_debits = pending_debits + $3::bigint, pending_credits = pending_credits + $4::bigint
-			WHERE id = $5 AND (allow_negative
-				OR CASE WHEN kind IN ('asset', 'expense')
-					THEN $1::bigint - $2::bigint - $4::bigint
-					ELSE $2::bigint - $1::bigint - $3::bigint END >= 0
-				OR CASE WHEN kind IN ('asset', 'expense')
-					THEN (posted_debits + $1::bigint) - (posted_credits + $2::bigint) - (pending_credits + $4::bigint)
-					ELSE (posted_credits + $2::bigint) - (posted_debits + $1::bigint) - (pending_debits + $3::bigint) END >= 0)`,
-			int64(m.PostedDebits), int64(m.PostedCredits), int64(m.PendingDebits), int64(m.PendingCredits), m.Account).
-			Exec(func(ct pgconn.CommandTag) error {
-				if ct.RowsAffected() != 1 && failed == nil {
-					// Entries exist only for known accounts (their foreign
-					// key), so a missing row here is a refusal.
-					failed = fmt.Errorf("account %s: %w", m.Account, ledger.ErrInsufficient)
-				}
-				return nil
-			})
-	}
-	return func() error { return failed }
+// queueMoveAccounts queues one call of siyu_move_accounts (migration 0014)
+// applying ms, sorted by ledger.Movements. A movement that cannot lower its
+// account's available balance is appended without a lock. One that can
+// lower an account that may not go negative takes the ledger lock and the
+// account, and is refused (SQLSTATE SY003, ledger.ErrInsufficient, which
+// aborts the transaction) if it would take the account below zero.
+func queueMoveAccounts(b *pgx.Batch, ms []ledger.Movement) {
+	accounts, pd, pc, qd, qc := movementArrays(ms)
+	b.Queue(`SELECT siyu_move_accounts($1, $2, $3, $4, $5)`, accounts, pd, pc, qd, qc)
 }
 
 // settleTransfers moves pending transfers to posted or voided inside tx, in
 // the transaction of the change that confirms them (a refund's success).
 // Settling one again to the state it has is a no-op; to the other, a
-// conflict. Like postTransfers, a failed call leaves nothing behind. The transfers are locked in id order, then the ledger lock is
-// taken and the accounts updated in id order. Settling never lowers an account's available balance (pending
-// outflows counted already), so it cannot be refused for want of funds.
+// conflict. Like postTransfers, a failed call leaves nothing behind. The
+// transfers are locked in id order. Settling never lowers an account's
+// available balance (pending outflows counted already), so it cannot be
+// refused for want of funds, and siyu_move_accounts appends its movements
+// without the ledger lock.
 func settleTransfers(ctx context.Context, tx pgx.Tx, ids []string, to ledger.State, at time.Time) error {
 	if to != ledger.Posted && to != ledger.Voided {
 		return errs.Field("state", ledger.CodeInvalid, "a transfer settles to posted or voided, not %q", to)
@@ -238,15 +217,10 @@ func settleTransfers(ctx context.Context, tx pgx.Tx, ids []string, to ledger.Sta
 	}
 	b := &pgx.Batch{}
 	b.Queue("SAVEPOINT " + ledgerSavepoint)
-	queueLedgerLock(b)
 	b.Queue(`UPDATE ledger_transfers SET state = $1, settled_at = $2 WHERE id = ANY($3)`, to, at, pending)
-	moved := queueMoveAccounts(b, ledger.SettleMovements(entries, to))
-	err = tx.SendBatch(ctx, b).Close()
-	if err == nil {
-		err = moved()
-	}
-	if err != nil {
-		return undoLedgerWrite(ctx, tx, err)
+	queueMoveAccounts(b, ledger.SettleMovements(entries, to))
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return undoLedgerWrite(ctx, tx, ledgerRefusal(err))
 	}
 	return nil
 }
@@ -345,10 +319,12 @@ func (s *Store) CreateAccount(ctx context.Context, a ledger.Account) error {
 	return nil
 }
 
-// Balances is the trial balance: every account with its sums, by id.
+// Balances is the trial balance: every account with its sums, by id, each
+// its row's plus the deltas not yet folded into it (ledger_balances,
+// migration 0014).
 func (s *Store) Balances(ctx context.Context) ([]ledger.Balance, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, name, kind, allow_negative,
-		posted_debits, posted_credits, pending_debits, pending_credits FROM ledger_accounts ORDER BY id`)
+		posted_debits, posted_credits, pending_debits, pending_credits FROM ledger_balances ORDER BY id`)
 	if err != nil {
 		return nil, errs.Wrap(err, "ledger: balances")
 	}

@@ -40,15 +40,16 @@ var ledgerChecks = []struct {
 		WHERE bad OR (kind IN ('payment', 'payment_fee', 'refund', 'refund_fee')
 			AND (substr(id, 1, length(kind) + 1) <> kind || ':' OR length(id) = length(kind) + 1))`},
 
-	// Each account's stored sums against its entries; the book's totals are
-	// the sums over accounts (every entry has one account).
+	// Each account's stored sums (its row plus the deltas not yet folded
+	// into it: ledger_balances, migration 0014) against its entries; the
+	// book's totals are the sums over accounts (every entry has one account).
 	{name: "accounts", query: `
 		WITH sums AS MATERIALIZED (` + entrySums + `)
 		SELECT 'account_balance_mismatch', a.id,
 			'stored ' || a.posted_debits || '/' || a.posted_credits || '/' || a.pending_debits || '/' || a.pending_credits ||
 			', entries ' || coalesce(s.pd, 0) || '/' || coalesce(s.pc, 0) || '/' || coalesce(s.qd, 0) || '/' || coalesce(s.qc, 0) ||
 			' (posted debits/credits, pending debits/credits)'
-		FROM ledger_accounts a LEFT JOIN sums s ON s.account_id = a.id
+		FROM ledger_balances a LEFT JOIN sums s ON s.account_id = a.id
 		WHERE a.posted_debits <> coalesce(s.pd, 0) OR a.posted_credits <> coalesce(s.pc, 0)
 			OR a.pending_debits <> coalesce(s.qd, 0) OR a.pending_credits <> coalesce(s.qc, 0)
 		UNION ALL
@@ -59,14 +60,14 @@ var ledgerChecks = []struct {
 		SELECT 'balances_unbalanced', 'balances', 'stored: posted debits ' || sum(posted_debits) ||
 			', credits ' || sum(posted_credits) || '; pending debits ' || sum(pending_debits) ||
 			', credits ' || sum(pending_credits)
-		FROM ledger_accounts
+		FROM ledger_balances
 		HAVING sum(posted_debits) <> sum(posted_credits) OR sum(pending_debits) <> sum(pending_credits)
 		UNION ALL
 		SELECT 'account_negative', id, 'available ' || available
 		FROM (SELECT id, allow_negative, CASE WHEN kind IN ('asset', 'expense')
 				THEN posted_debits - posted_credits - pending_credits
 				ELSE posted_credits - posted_debits - pending_debits END AS available
-			FROM ledger_accounts) a
+			FROM ledger_balances) a
 		WHERE NOT allow_negative AND available < 0`},
 
 	// Each order's payment and refund transfers, from the ref index alone:

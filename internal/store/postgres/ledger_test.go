@@ -3,8 +3,13 @@ package postgres
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -78,6 +83,10 @@ func TestLedgerCheckFindsCorruption(t *testing.T) {
 		{"a transfer without entries",
 			`INSERT INTO ledger_transfers (id, kind, state, amount, created_at) VALUES ('adjust:1', 'adjust', 'posted', 5, now())`,
 			"transfer_unbalanced adjust:1"},
+		{"a delta added",
+			`INSERT INTO ledger_account_deltas (account_id, posted_debits, posted_credits, pending_debits, pending_credits)
+			 VALUES ('clearing:wechat', 1, 0, 0, 0)`,
+			"account_balance_mismatch clearing:wechat, balances_unbalanced balances"},
 		{"a pending transfer voided without its sums moving",
 			`UPDATE ledger_transfers SET state = 'voided' WHERE id = 'refund:r1'`,
 			"account_balance_mismatch refunds:payable, account_balance_mismatch revenue:merchant"},
@@ -182,6 +191,247 @@ func TestLedgerHelpersLeaveNothingWhenRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// Captures append their movements without locks, while refunds, which lower
+// accounts, lock them, fold their deltas and check, and folds run beside
+// both. However they interleave, no account that may not go negative goes
+// below zero and the book stays sound. At the end a refund of exactly what
+// is left passes and one fen more is refused: a lowering write sees every
+// committed delta.
+func TestLedgerAppendsRaceLoweringWrites(t *testing.T) {
+	ctx := context.Background()
+	s := openLedgerStore(t)
+	const (
+		captures, refunds   = 200, 150
+		paid, fee, refunded = money.Fen(100), money.Fen(1), money.Fen(170)
+	)
+	capture := func(i int) []ledger.Transfer {
+		id, ref := fmt.Sprint("p", i), fmt.Sprint("o", i)
+		return []ledger.Transfer{
+			{ID: ledger.PaymentID(id), Kind: ledger.KindPayment, Ref: ref, State: ledger.Posted,
+				Entries: []ledger.Entry{ledger.Dr(ledger.ClearingWeChat, paid), ledger.Cr(ledger.MerchantRevenue, paid)}},
+			{ID: ledger.PaymentFeeID(id), Kind: ledger.KindPaymentFee, Ref: ref, State: ledger.Posted,
+				Entries: []ledger.Entry{ledger.Dr(ledger.PlatformFees, fee), ledger.Cr(ledger.ClearingWeChat, fee)}},
+		}
+	}
+	// Money back out of revenue and clearing, as a refund's is; not of the
+	// refund kind, whose per-order rules these orderless transfers would break.
+	refund := func(id string, amount money.Fen) ledger.Transfer {
+		return ledger.Transfer{ID: "payout:" + id, Kind: "payout", State: ledger.Posted,
+			Entries: []ledger.Entry{ledger.Dr(ledger.MerchantRevenue, amount), ledger.Cr(ledger.ClearingWeChat, amount)}}
+	}
+	fold := func() error {
+		return s.tx(ctx, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `SELECT siyu_fold_account_deltas(ARRAY(
+				SELECT id FROM ledger_accounts ORDER BY id FOR NO KEY UPDATE SKIP LOCKED))`)
+			return err
+		})
+	}
+
+	// The captures and refunds in a fixed shuffle, a few captures first.
+	jobs := make([]bool, captures+refunds) // true: a refund
+	for i := range refunds {
+		jobs[captures+i] = true
+	}
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(jobs)-20, func(i, j int) { jobs[20+i], jobs[20+j] = jobs[20+j], jobs[20+i] })
+
+	var (
+		writers, folder sync.WaitGroup
+		next            atomic.Int64
+		ok, short       atomic.Int64
+		done            = make(chan struct{})
+	)
+	for range 12 {
+		writers.Add(1)
+		go func() {
+			defer writers.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(jobs) {
+					return
+				}
+				if !jobs[i] {
+					if err := s.PostTransfers(ctx, capture(i)...); err != nil {
+						t.Errorf("capture %d: %v", i, err)
+					}
+					continue
+				}
+				switch err := s.PostTransfers(ctx, refund(fmt.Sprint("r", i), refunded)); {
+				case err == nil:
+					ok.Add(1)
+				case errs.Is(err, ledger.CodeInsufficient):
+					short.Add(1)
+				default:
+					t.Errorf("refund %d: %v", i, err)
+				}
+			}
+		}()
+	}
+	folder.Add(1)
+	go func() {
+		defer folder.Done()
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if err := fold(); err != nil {
+				t.Errorf("fold: %v", err)
+				return
+			}
+		}
+	}()
+	writers.Wait()
+	close(done)
+	folder.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	// 200 captures leave 19,800 in clearing: 116 refunds of 170 at most.
+	if ok.Load()+short.Load() != refunds || short.Load() < refunds-116 {
+		t.Fatalf("%d refunds passed, %d refused; want %d in all, %d refused at least", ok.Load(), short.Load(), refunds, refunds-116)
+	}
+	capturesOK, refundsOK := money.Fen(captures), money.Fen(ok.Load())
+	wantBalances(t, s, map[string][4]money.Fen{
+		ledger.ClearingWeChat:  {capturesOK * paid, capturesOK*fee + refundsOK*refunded, 0, 0},
+		ledger.MerchantRevenue: {refundsOK * refunded, capturesOK * paid, 0, 0},
+		ledger.PlatformFees:    {capturesOK * fee, 0, 0, 0},
+	})
+	wantSoundBook(t, s)
+
+	// A few captures more with no fold running: their deltas are still
+	// there (bar the odd one folded by its own call) when the refunds look.
+	for i := range 3 {
+		if err := s.PostTransfers(ctx, capture(len(jobs)+i)...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	capturesOK += 3
+	left := capturesOK*(paid-fee) - refundsOK*refunded // clearing's, below revenue's
+	if err := s.PostTransfers(ctx, refund("one fen more", left+1)); !errs.Is(err, ledger.CodeInsufficient) {
+		t.Fatalf("a refund of %d with %d left: %v, want refused", left+1, left, err)
+	}
+	if err := s.PostTransfers(ctx, refund("the rest", left)); err != nil {
+		t.Fatalf("a refund of the %d left: %v", left, err)
+	}
+	// Folding everything moves no sum.
+	before, err := s.Balances(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fold(); err != nil {
+		t.Fatal(err)
+	}
+	after, err := s.Balances(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(before) != fmt.Sprint(after) {
+		t.Fatalf("balances before a fold\n%+v\nafter\n%+v", before, after)
+	}
+	var deltas int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM ledger_account_deltas`).Scan(&deltas); err != nil || deltas != 0 {
+		t.Fatalf("%d deltas after a fold of every account, %v", deltas, err)
+	}
+	wantSoundBook(t, s)
+}
+
+// A call that lowers nothing as a whole can lower once its repeats are left
+// out: here the payment is recorded already and its fee, alone, would take
+// clearing below zero. The check is on what the call writes.
+func TestLedgerRepeatsLeftOutBeforeTheCheck(t *testing.T) {
+	ctx := context.Background()
+	s := openLedgerStore(t)
+	pay := ledger.Transfer{ID: ledger.PaymentID("p1"), Kind: ledger.KindPayment, Ref: "o1", State: ledger.Posted,
+		Entries: []ledger.Entry{ledger.Dr(ledger.ClearingWeChat, 200), ledger.Cr(ledger.MerchantRevenue, 200)}}
+	back := ledger.Transfer{ID: ledger.RefundID("r1"), Kind: ledger.KindRefund, Ref: "o1", State: ledger.Posted,
+		Entries: []ledger.Entry{ledger.Dr(ledger.MerchantRevenue, 100), ledger.Cr(ledger.ClearingWeChat, 100)}}
+	fee := ledger.Transfer{ID: ledger.PaymentFeeID("p1"), Kind: ledger.KindPaymentFee, Ref: "o1", State: ledger.Posted,
+		Entries: []ledger.Entry{ledger.Dr(ledger.PlatformFees, 150), ledger.Cr(ledger.ClearingWeChat, 150)}}
+	for _, ts := range [][]ledger.Transfer{{pay}, {back}} {
+		if err := s.PostTransfers(ctx, ts...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// As a whole, clearing would gain 200 - 150; the fee alone takes 150 of its 100.
+	if err := s.PostTransfers(ctx, pay, fee); !errs.Is(err, ledger.CodeInsufficient) {
+		t.Fatalf("PostTransfers = %v, want insufficient", err)
+	}
+	if _, err := s.Transfer(ctx, fee.ID); !errors.Is(err, ledger.ErrNotFound) {
+		t.Fatalf("the refused fee was written: %v", err)
+	}
+	wantBalances(t, s, map[string][4]money.Fen{
+		ledger.ClearingWeChat: {200, 100, 0, 0},
+		ledger.PlatformFees:   {0, 0, 0, 0},
+	})
+	wantSoundBook(t, s)
+}
+
+// A binary that predates migration 0014 still posts the way 0007 had it:
+// the ledger lock, then siyu_post_transfers without the movements. During a
+// rolling deploy that must still write a sound book, beside the new form.
+func TestLedgerPostOfTheOldForm(t *testing.T) {
+	ctx := context.Background()
+	s := openLedgerStore(t)
+	if err := s.PostTransfers(ctx, ledger.Transfer{ID: ledger.PaymentID("new"), Kind: ledger.KindPayment, Ref: "o1",
+		State: ledger.Posted, Entries: []ledger.Entry{ledger.Dr(ledger.ClearingWeChat, 500), ledger.Cr(ledger.MerchantRevenue, 500)}}); err != nil {
+		t.Fatal(err)
+	}
+	old := func(id string, amount int64, accounts ...string) error {
+		return s.tx(ctx, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(1818584167)`)
+			if err == nil {
+				_, err = tx.Exec(ctx, `SELECT siyu_post_transfers($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+					[]string{id}, []string{"adjust"}, []string{""}, []string{"posted"}, []string{"posted"},
+					[]int64{amount}, []time.Time{time.Now()}, []string{id, id}, []int32{0, 1}, accounts,
+					[]string{"debit", "credit"}, []int64{amount, amount})
+			}
+			return err
+		})
+	}
+	if err := old("adjust:1", 200, ledger.ClearingWeChat, ledger.MerchantRevenue); err != nil {
+		t.Fatal(err)
+	}
+	if err := old("adjust:2", 701, ledger.MerchantRevenue, ledger.ClearingWeChat); !errs.Is(ledgerRefusal(err), ledger.CodeInsufficient) {
+		t.Fatalf("overdraw of the old form: %v, want insufficient", err)
+	}
+	if err := old("adjust:3", 700, ledger.MerchantRevenue, ledger.ClearingWeChat); err != nil {
+		t.Fatal(err)
+	}
+	wantBalances(t, s, map[string][4]money.Fen{
+		ledger.ClearingWeChat:  {700, 700, 0, 0},
+		ledger.MerchantRevenue: {700, 700, 0, 0},
+	})
+	wantSoundBook(t, s)
+}
+
+// wantBalances compares accounts' posted debits and credits and pending
+// debits and credits.
+func wantBalances(t *testing.T, s *Store, want map[string][4]money.Fen) {
+	t.Helper()
+	bs, err := s.Balances(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range bs {
+		w, ok := want[b.Account.ID]
+		if got := [4]money.Fen{b.PostedDebits, b.PostedCredits, b.PendingDebits, b.PendingCredits}; ok && got != w {
+			t.Errorf("%s: posted dr/cr, pending dr/cr = %v, want %v", b.Account.ID, got, w)
+		}
+	}
+}
+
+func wantSoundBook(t *testing.T, s *Store) {
+	t.Helper()
+	bs, err := s.CheckLedger(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rulesOf(bs); got != "" {
+		t.Fatalf("the book has breaches: %s", got)
+	}
 }
 
 // BenchmarkCheckLedger times `siyu ledger check` over a book of 1,000,000

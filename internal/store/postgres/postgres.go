@@ -24,8 +24,9 @@ var migrations embed.FS
 
 // Store is the PostgreSQL engine.
 type Store struct {
-	pool *pgxpool.Pool
-	seal *seal.Sealer
+	pool    *pgxpool.Pool
+	seal    *seal.Sealer
+	updates paymentUpdates // UpdatePayment's queue (payment.go)
 }
 
 // Open connects to the database at url (postgres://...).

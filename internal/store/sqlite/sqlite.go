@@ -40,7 +40,10 @@ func Open(path string, sealer *seal.Sealer) (*Store, error) {
 			return nil, err
 		}
 	}
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	// The path goes into a file: URI, where '?' and '#' would end it (a
+	// test's temporary directory is named after the test, which may hold
+	// either): escape them, and '%' itself.
+	dsn := "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path) + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
 	w, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
 	if err != nil {
 		return nil, err

@@ -179,6 +179,7 @@ func NewPay(cfg PayConfig) *Pay {
 	p.mux.Handle("POST /v3/pay/transactions/out-trade-no/{no}/close", p.v3(p.close))
 	p.mux.Handle("POST /v3/refund/domestic/refunds", p.v3(p.createRefund))
 	p.mux.Handle("GET /v3/refund/domestic/refunds/{no}", p.v3(p.queryRefund))
+	p.routeTransfers()
 	p.mux.HandleFunc("POST /sandbox/pay", p.servePayer)
 	p.mux.HandleFunc("POST /sandbox/faults", p.serveFaults)
 	return p

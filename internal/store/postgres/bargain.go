@@ -1,0 +1,628 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/siyu-commerce/siyu/internal/bargain"
+	"github.com/siyu-commerce/siyu/internal/errs"
+	"github.com/siyu-commerce/siyu/internal/inventory"
+	"github.com/siyu-commerce/siyu/internal/jobs"
+	"github.com/siyu-commerce/siyu/internal/money"
+	"github.com/siyu-commerce/siyu/internal/order"
+	"github.com/siyu-commerce/siyu/internal/outbox"
+	"github.com/siyu-commerce/siyu/internal/platform/ids"
+	"github.com/siyu-commerce/siyu/internal/store/cursor"
+)
+
+// The bargain store. The helps of one bargain serialise on the bargain's
+// row (FOR UPDATE); one helper's helps, over all bargains, on an advisory
+// lock of the helper, taken before the row (and no path takes them the
+// other way round), so their daily cap holds however many bargains they
+// help at once; one buyer's opens on an activity on an
+// advisory lock of the pair. A help and an order each take two round trips:
+// the locks and reads, then the writes with the COMMIT.
+
+const (
+	bargainActivityColumns = `id, title, rules, share_notice, status, starts_at, ends_at, sku_id, from_price,
+	floor_price, helpers, bargain_hours, reward_value, reward_description, buy_at_current, pay_hours, quota, sold,
+	per_buyer_limit, show_schedule, max_depth, created_at, updated_at, published_at, ended_at`
+	bargainColumns = `id, activity_id, initiator_id, sku_id, from_price, floor_price, schedule, cuts, price, status,
+	buy_at_current, pay_hours, reward_value, reward_description, coalesce(order_id::text, ''), expires_at, order_by,
+	succeeded_at, expired_at, created_at, updated_at`
+	bargainHelpColumns = `id, bargain_id, helper_id, helper_since, device_id, ip, slot, amount, status, reasons,
+	created_at, decided_at, decided_by`
+
+	bargainActivityCursor = "bargain_activities_newest"
+	bargainCursor         = "bargains_newest"
+	bargainHelpCursor     = "bargain_helps_newest"
+
+	// bargainQuota is the constraint that refuses a unit past the quota.
+	bargainQuota = "bargain_quota"
+)
+
+// bargainLock is the advisory lock key of a name: a collision only
+// serialises two unrelated names a little, it never lets two of one name in.
+const bargainLock = `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`
+
+func bargainReward(value int64, desc string) *bargain.Reward {
+	if value == 0 {
+		return nil
+	}
+	return &bargain.Reward{Value: money.Fen(value), Description: desc}
+}
+
+func bargainRewardColumns(r *bargain.Reward) (int64, string) {
+	if r == nil {
+		return 0, ""
+	}
+	return int64(r.Value), r.Description
+}
+
+// bargainUTC puts times pgx read (in the local zone) in UTC.
+func bargainUTC(ts ...*time.Time) {
+	for _, t := range ts {
+		if t != nil {
+			*t = t.UTC()
+		}
+	}
+}
+
+func scanBargainActivity(row pgx.Row) (*bargain.Activity, error) {
+	var (
+		a                  bargain.Activity
+		from, floor, rv    int64
+		rewardDesc, status string
+	)
+	if err := row.Scan(&a.ID, &a.Title, &a.Rules, &a.ShareNotice, &status, &a.StartsAt, &a.EndsAt, &a.SKUID, &from,
+		&floor, &a.Helpers, &a.BargainHours, &rv, &rewardDesc, &a.BuyAtCurrent, &a.PayHours, &a.Quota, &a.Sold,
+		&a.PerBuyerLimit, &a.ShowSchedule, &a.MaxDepth, &a.CreatedAt, &a.UpdatedAt, &a.PublishedAt, &a.EndedAt); err != nil {
+		return nil, err
+	}
+	a.Status, a.FromPrice, a.FloorPrice, a.Reward = bargain.ActivityStatus(status), money.Fen(from), money.Fen(floor), bargainReward(rv, rewardDesc)
+	bargainUTC(&a.StartsAt, &a.EndsAt, &a.CreatedAt, &a.UpdatedAt, a.PublishedAt, a.EndedAt)
+	return &a, nil
+}
+
+func (s *Store) CreateBargainActivity(ctx context.Context, a *bargain.Activity) error {
+	rv, rd := bargainRewardColumns(a.Reward)
+	_, err := s.pool.Exec(ctx, `INSERT INTO bargain_activities (`+bargainActivityColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
+			$23, $24, $25)`,
+		a.ID, a.Title, a.Rules, a.ShareNotice, string(a.Status), a.StartsAt, a.EndsAt, a.SKUID, int64(a.FromPrice),
+		int64(a.FloorPrice), a.Helpers, a.BargainHours, rv, rd, a.BuyAtCurrent, a.PayHours, a.Quota, a.Sold,
+		a.PerBuyerLimit, a.ShowSchedule, a.MaxDepth, a.CreatedAt, a.UpdatedAt, a.PublishedAt, a.EndedAt)
+	return errs.Wrap(err, "bargain: create activity")
+}
+
+func loadBargainActivity(ctx context.Context, db refundDB, id, lock string) (*bargain.Activity, error) {
+	if !ids.Valid(id) {
+		return nil, bargain.ErrActivityNotFound
+	}
+	a, err := scanBargainActivity(db.QueryRow(ctx, `SELECT `+bargainActivityColumns+`
+		FROM bargain_activities WHERE id = $1 `+lock, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, bargain.ErrActivityNotFound
+	}
+	return a, err
+}
+
+func (s *Store) BargainActivity(ctx context.Context, id string) (*bargain.Activity, error) {
+	a, err := loadBargainActivity(ctx, s.pool, id, "")
+	if err != nil && !errors.Is(err, bargain.ErrActivityNotFound) {
+		return nil, errs.Wrap(err, "bargain: read activity %s", id)
+	}
+	return a, err
+}
+
+func (s *Store) UpdateBargainActivity(ctx context.Context, id string, fn func(a *bargain.Activity) error) (*bargain.Activity, error) {
+	var out *bargain.Activity
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		a, err := loadBargainActivity(ctx, tx, id, "FOR UPDATE")
+		if err != nil {
+			return err
+		}
+		if err := fn(a); err != nil {
+			return err
+		}
+		rv, rd := bargainRewardColumns(a.Reward)
+		if _, err := tx.Exec(ctx, `UPDATE bargain_activities SET title = $1, rules = $2, share_notice = $3,
+			status = $4, starts_at = $5, ends_at = $6, sku_id = $7, from_price = $8, floor_price = $9, helpers = $10,
+			bargain_hours = $11, reward_value = $12, reward_description = $13, buy_at_current = $14, pay_hours = $15,
+			quota = $16, per_buyer_limit = $17, show_schedule = $18, max_depth = $19, updated_at = $20,
+			published_at = $21, ended_at = $22 WHERE id = $23`,
+			a.Title, a.Rules, a.ShareNotice, string(a.Status), a.StartsAt, a.EndsAt, a.SKUID, int64(a.FromPrice),
+			int64(a.FloorPrice), a.Helpers, a.BargainHours, rv, rd, a.BuyAtCurrent, a.PayHours, a.Quota,
+			a.PerBuyerLimit, a.ShowSchedule, a.MaxDepth, a.UpdatedAt, a.PublishedAt, a.EndedAt, a.ID); err != nil {
+			return err
+		}
+		out = a
+		return nil
+	})
+	return out, errs.Wrap(err, "bargain: update activity %s", id)
+}
+
+// bargainPageLimit is a listing's page size: 20 unless asked, at most 100.
+func bargainPageLimit(limit int) int {
+	if limit <= 0 {
+		return 20
+	}
+	return min(limit, 100)
+}
+
+// scanBargainRows runs a query and hands each row to scan.
+func scanBargainRows(ctx context.Context, db refundDB, q string, args []any, scan func(pgx.Row) error) error {
+	rows, err := db.Query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func (s *Store) BargainActivities(ctx context.Context, f bargain.ActivityFilter) (bargain.ActivityPage, error) {
+	limit := bargainPageLimit(f.Limit)
+	var n newest
+	n.eq("status", string(f.Status))
+	if err := n.after(bargainActivityCursor, f.Cursor); err != nil {
+		return bargain.ActivityPage{}, bargain.ErrBadCursor
+	}
+	q, args := n.query(bargainActivityColumns, "bargain_activities", limit)
+	page := bargain.ActivityPage{Activities: []bargain.Activity{}}
+	err := scanBargainRows(ctx, s.pool, q, args, func(r pgx.Row) error {
+		a, err := scanBargainActivity(r)
+		if err == nil {
+			page.Activities = append(page.Activities, *a)
+		}
+		return err
+	})
+	if err != nil {
+		return bargain.ActivityPage{}, errs.Wrap(err, "bargain: list activities")
+	}
+	page.Activities, page.NextCursor = cursor.Page(bargainActivityCursor, page.Activities, limit,
+		func(a *bargain.Activity) (int64, string) { return a.CreatedAt.UnixMicro(), a.ID })
+	return page, nil
+}
+
+func scanBargain(row pgx.Row) (*bargain.Bargain, error) {
+	var (
+		b                      bargain.Bargain
+		from, floor, price, rv int64
+		schedule               []int64
+		status, rewardDesc     string
+	)
+	if err := row.Scan(&b.ID, &b.ActivityID, &b.InitiatorID, &b.SKUID, &from, &floor, &schedule, &b.Cuts, &price,
+		&status, &b.BuyAtCurrent, &b.PayHours, &rv, &rewardDesc, &b.OrderID, &b.ExpiresAt, &b.OrderBy,
+		&b.SucceededAt, &b.ExpiredAt, &b.CreatedAt, &b.UpdatedAt); err != nil {
+		return nil, err
+	}
+	b.Schedule = make([]money.Fen, len(schedule))
+	for i, c := range schedule {
+		b.Schedule[i] = money.Fen(c)
+	}
+	b.From, b.Floor, b.Price, b.Status = money.Fen(from), money.Fen(floor), money.Fen(price), bargain.Status(status)
+	b.Reward = bargainReward(rv, rewardDesc)
+	bargainUTC(&b.ExpiresAt, &b.CreatedAt, &b.UpdatedAt, b.OrderBy, b.SucceededAt, b.ExpiredAt)
+	return &b, nil
+}
+
+// queueLoadBargain queues the read of the bargain whose id idExpr (an SQL
+// expression of $1, arg) gives, locked FOR UPDATE, setting *found when
+// there is one.
+func queueLoadBargain(bt *pgx.Batch, idExpr string, arg any) (b *bargain.Bargain, found *bool) {
+	b, found = &bargain.Bargain{}, new(bool)
+	bt.Queue(`SELECT `+bargainColumns+` FROM bargains WHERE id = `+idExpr+` FOR UPDATE`, arg).QueryRow(func(row pgx.Row) error {
+		got, err := scanBargain(row)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		*b, *found = *got, true
+		return nil
+	})
+	return b, found
+}
+
+func loadBargain(ctx context.Context, db refundDB, where string, args ...any) (*bargain.Bargain, error) {
+	b, err := scanBargain(db.QueryRow(ctx, `SELECT `+bargainColumns+` FROM bargains WHERE `+where, args...))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, bargain.ErrNotFound
+	}
+	return b, err
+}
+
+func bargainSchedule(b *bargain.Bargain) []int64 {
+	out := make([]int64, len(b.Schedule))
+	for i, c := range b.Schedule {
+		out[i] = int64(c)
+	}
+	return out
+}
+
+func (s *Store) OpenBargain(ctx context.Context, b *bargain.Bargain, limit int, ev []outbox.Event, js []jobs.Job) (*bargain.Bargain, bool, error) {
+	if !ids.Valid(b.ActivityID) {
+		return nil, false, bargain.ErrActivityNotFound
+	}
+	out, opened := b, true
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, bargainLock, "bargain-open:"+b.ActivityID+":"+b.InitiatorID); err != nil {
+			return err
+		}
+		// FOR SHARE: an operator ending the activity waits for the opens
+		// under way, and none starts after the end commits.
+		a, err := loadBargainActivity(ctx, tx, b.ActivityID, "FOR SHARE")
+		if err != nil {
+			return err
+		}
+		if a.Status != bargain.Published {
+			return bargain.ErrActivityNotOpen
+		}
+		prev, err := loadBargain(ctx, tx, `activity_id = $1 AND initiator_id = $2 AND status = 'open'`, b.ActivityID, b.InitiatorID)
+		if err == nil {
+			out, opened = prev, false
+			return nil
+		}
+		if !errors.Is(err, bargain.ErrNotFound) {
+			return err
+		}
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM bargains WHERE activity_id = $1 AND initiator_id = $2`,
+			b.ActivityID, b.InitiatorID).Scan(&n); err != nil {
+			return err
+		}
+		if n >= limit {
+			return bargain.ErrLimitReached
+		}
+		rv, rd := bargainRewardColumns(b.Reward)
+		w := &pgx.Batch{}
+		w.Queue(`INSERT INTO bargains (id, activity_id, initiator_id, sku_id, from_price, floor_price, schedule, cuts,
+			price, status, buy_at_current, pay_hours, reward_value, reward_description, order_id, expires_at, order_by,
+			succeeded_at, expired_at, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
+			b.ID, b.ActivityID, b.InitiatorID, b.SKUID, int64(b.From), int64(b.Floor), bargainSchedule(b), b.Cuts,
+			int64(b.Price), string(b.Status), b.BuyAtCurrent, b.PayHours, rv, rd, nullID(b.OrderID), b.ExpiresAt,
+			b.OrderBy, b.SucceededAt, b.ExpiredAt, b.CreatedAt, b.UpdatedAt)
+		queueEvents(w, ev)
+		queueJobs(w, js)
+		return tx.SendBatch(ctx, w).Close()
+	})
+	if err != nil {
+		return nil, false, errs.Wrap(err, "bargain: open")
+	}
+	return out, opened, nil
+}
+
+func (s *Store) Bargain(ctx context.Context, id string) (*bargain.Bargain, error) {
+	if !ids.Valid(id) {
+		return nil, bargain.ErrNotFound
+	}
+	b, err := loadBargain(ctx, s.pool, `id = $1`, id)
+	if err != nil && !errors.Is(err, bargain.ErrNotFound) {
+		return nil, errs.Wrap(err, "bargain: read %s", id)
+	}
+	return b, err
+}
+
+func (s *Store) Bargains(ctx context.Context, f bargain.BargainFilter) (bargain.BargainPage, error) {
+	limit := bargainPageLimit(f.Limit)
+	if f.ActivityID != "" && !ids.Valid(f.ActivityID) {
+		return bargain.BargainPage{Bargains: []bargain.Bargain{}}, nil
+	}
+	var n newest
+	n.eq("activity_id", f.ActivityID)
+	n.eq("status", string(f.Status))
+	if err := n.after(bargainCursor, f.Cursor); err != nil {
+		return bargain.BargainPage{}, bargain.ErrBadCursor
+	}
+	q, args := n.query(bargainColumns, "bargains", limit)
+	page := bargain.BargainPage{Bargains: []bargain.Bargain{}}
+	err := scanBargainRows(ctx, s.pool, q, args, func(r pgx.Row) error {
+		b, err := scanBargain(r)
+		if err == nil {
+			page.Bargains = append(page.Bargains, *b)
+		}
+		return err
+	})
+	if err != nil {
+		return bargain.BargainPage{}, errs.Wrap(err, "bargain: list")
+	}
+	page.Bargains, page.NextCursor = cursor.Page(bargainCursor, page.Bargains, limit,
+		func(b *bargain.Bargain) (int64, string) { return b.CreatedAt.UnixMicro(), b.ID })
+	return page, nil
+}
+
+// queueSaveBargain queues the write of what a bargain's life changes.
+func queueSaveBargain(w *pgx.Batch, b *bargain.Bargain) {
+	w.Queue(`UPDATE bargains SET cuts = $1, price = $2, status = $3, order_id = $4, order_by = $5,
+		succeeded_at = $6, expired_at = $7, updated_at = $8 WHERE id = $9`,
+		b.Cuts, int64(b.Price), string(b.Status), nullID(b.OrderID), b.OrderBy, b.SucceededAt, b.ExpiredAt,
+		b.UpdatedAt, b.ID)
+}
+
+func (s *Store) UpdateBargain(ctx context.Context, id string, fn func(b *bargain.Bargain) (bargain.Change, error)) (*bargain.Bargain, error) {
+	if !ids.Valid(id) {
+		return nil, bargain.ErrNotFound
+	}
+	var out *bargain.Bargain
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		b, err := loadBargain(ctx, tx, `id = $1 FOR UPDATE`, id)
+		if err != nil {
+			return err
+		}
+		before := *b
+		c, err := fn(b)
+		if errors.Is(err, bargain.ErrNoop) {
+			out = &before
+			return errNothingToWrite
+		}
+		if err != nil {
+			return err
+		}
+		w := &pgx.Batch{}
+		queueSaveBargain(w, b)
+		queueEvents(w, c.Events)
+		queueJobs(w, c.Jobs)
+		out = b
+		return tx.SendBatch(ctx, w).Close()
+	})
+	if errors.Is(err, errNothingToWrite) {
+		err = nil
+	}
+	if err != nil {
+		return nil, errs.Wrap(err, "bargain: update %s", id)
+	}
+	return out, nil
+}
+
+func scanBargainHelp(row pgx.Row) (*bargain.Help, error) {
+	var (
+		h       bargain.Help
+		amount  int64
+		status  string
+		slot    *int32
+		reasons []string
+	)
+	if err := row.Scan(&h.ID, &h.BargainID, &h.HelperID, &h.HelperSince, &h.DeviceID, &h.IP, &slot, &amount,
+		&status, &reasons, &h.CreatedAt, &h.DecidedAt, &h.DecidedBy); err != nil {
+		return nil, err
+	}
+	if slot != nil {
+		n := int(*slot)
+		h.Slot = &n
+	}
+	h.Amount, h.Status, h.Reasons = money.Fen(amount), bargain.HelpStatus(status), append([]string{}, reasons...)
+	bargainUTC(&h.HelperSince, &h.CreatedAt, h.DecidedAt)
+	return &h, nil
+}
+
+// queueBargainHelpChange queues the writes of what a help rule decided.
+func queueBargainHelpChange(w *pgx.Batch, b *bargain.Bargain, c bargain.HelpChange) {
+	h := c.Help
+	reasons := append([]string{}, h.Reasons...)
+	switch {
+	case c.Insert:
+		w.Queue(`INSERT INTO bargain_helps (`+bargainHelpColumns+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+			h.ID, h.BargainID, h.HelperID, h.HelperSince, h.DeviceID, h.IP, h.Slot, int64(h.Amount), string(h.Status),
+			reasons, h.CreatedAt, h.DecidedAt, h.DecidedBy)
+	case c.Update:
+		w.Queue(`UPDATE bargain_helps SET slot = $1, amount = $2, status = $3, reasons = $4, decided_at = $5,
+			decided_by = $6 WHERE id = $7`,
+			h.Slot, int64(h.Amount), string(h.Status), reasons, h.DecidedAt, h.DecidedBy, h.ID)
+	}
+	if c.Bargain {
+		queueSaveBargain(w, b)
+	}
+	queueEvents(w, c.Events)
+}
+
+// bargainHelpCounts counts what the help rules read of the helper's, the device's
+// and the address's recent helps.
+const bargainHelpCounts = `SELECT
+	(SELECT count(*) FROM bargain_helps WHERE helper_id = $1 AND created_at >= $5),
+	(SELECT count(*) FROM bargain_helps WHERE helper_id = $1 AND created_at > $6),
+	(SELECT count(*) FROM bargain_helps WHERE device_id = $2 AND created_at > $6),
+	(SELECT count(*) FROM bargain_helps WHERE $3 <> '' AND ip = $3 AND created_at > $6),
+	(SELECT count(DISTINCT bargain_id) FROM bargain_helps
+		WHERE device_id = $2 AND created_at > $7 AND bargain_id <> $4),
+	(SELECT count(DISTINCT helper_id) FROM bargain_helps
+		WHERE device_id = $2 AND created_at > $7 AND helper_id <> $1)`
+
+func (s *Store) HelpBargain(ctx context.Context, q bargain.HelpQuery, decide func(b *bargain.Bargain, f bargain.HelpFacts) (bargain.HelpChange, error)) (*bargain.Help, *bargain.Bargain, error) {
+	if !ids.Valid(q.BargainID) {
+		return nil, nil, bargain.ErrNotFound
+	}
+	r := &pgx.Batch{}
+	// The helper first, then the bargain: the counts run before the
+	// bargain's row is locked, so a hot bargain is held only for its own
+	// reads and the writes.
+	r.Queue(bargainLock, "bargain-helper:"+q.HelperID)
+	var f bargain.HelpFacts
+	r.Queue(bargainHelpCounts, q.HelperID, q.DeviceID, q.IP, q.BargainID, q.DayStart, q.RateSince, q.WatchSince).
+		QueryRow(func(row pgx.Row) error {
+			return row.Scan(&f.HelperToday, &f.HelperRecent, &f.DeviceRecent, &f.IPRecent, &f.DeviceBargains, &f.DeviceHelpers)
+		})
+	b, found := queueLoadBargain(r, "$1", q.BargainID)
+	queueLoadBargainHelp(r, &f.Existing, `bargain_id = $1 AND helper_id = $2`, q.BargainID, q.HelperID)
+	queueBargainNewAccountHelps(r, q.BargainID, q.NewSince, &f.Helps)
+	var help *bargain.Help
+	err := s.readThenCommit(ctx, r, func() (*pgx.Batch, error) {
+		if !*found {
+			return nil, bargain.ErrNotFound
+		}
+		c, err := decide(b, f)
+		if err != nil {
+			return nil, err
+		}
+		help = c.Help
+		if !c.Insert && !c.Update && !c.Bargain && len(c.Events) == 0 {
+			return nil, errNothingToWrite
+		}
+		w := &pgx.Batch{}
+		queueBargainHelpChange(w, b, c)
+		return w, nil
+	})
+	if errors.Is(err, errNothingToWrite) {
+		err = nil
+	}
+	if err != nil {
+		return nil, nil, errs.Wrap(err, "bargain: help %s", q.BargainID)
+	}
+	return help, b, nil
+}
+
+// queueLoadBargainHelp queues the read of the help matching where into
+// *out, left nil if there is none.
+func queueLoadBargainHelp(bt *pgx.Batch, out **bargain.Help, where string, args ...any) {
+	bt.Queue(`SELECT `+bargainHelpColumns+` FROM bargain_helps WHERE `+where, args...).QueryRow(func(row pgx.Row) error {
+		h, err := scanBargainHelp(row)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		*out = h
+		return err
+	})
+}
+
+// queueBargainNewAccountHelps queues the read of the helps of a bargain by
+// accounts made after since, oldest first, into *out.
+func queueBargainNewAccountHelps(bt *pgx.Batch, bargainID string, since time.Time, out *[]bargain.Help) {
+	bt.Queue(`SELECT `+bargainHelpColumns+` FROM bargain_helps WHERE bargain_id = $1 AND helper_since > $2
+		ORDER BY created_at, id`, bargainID, since).Query(func(rows pgx.Rows) error {
+		defer rows.Close()
+		for rows.Next() {
+			h, err := scanBargainHelp(rows)
+			if err != nil {
+				return err
+			}
+			*out = append(*out, *h)
+		}
+		return rows.Err()
+	})
+}
+
+func (s *Store) DecideBargainHelp(ctx context.Context, helpID string, decide func(h *bargain.Help, b *bargain.Bargain) (bargain.HelpChange, error)) (*bargain.Help, *bargain.Bargain, error) {
+	if !ids.Valid(helpID) {
+		return nil, nil, bargain.ErrHelpNotFound
+	}
+	r := &pgx.Batch{}
+	// The help's bargain never changes: it is locked first, then the help,
+	// the order every writer of a bargain's helps takes.
+	b, found := queueLoadBargain(r, `(SELECT bargain_id FROM bargain_helps WHERE id = $1)`, helpID)
+	var h *bargain.Help
+	queueLoadBargainHelp(r, &h, `id = $1 FOR UPDATE`, helpID)
+	var help *bargain.Help
+	err := s.readThenCommit(ctx, r, func() (*pgx.Batch, error) {
+		if !*found || h == nil {
+			return nil, bargain.ErrHelpNotFound
+		}
+		c, err := decide(h, b)
+		if err != nil {
+			return nil, err
+		}
+		help = c.Help
+		w := &pgx.Batch{}
+		queueBargainHelpChange(w, b, c)
+		return w, nil
+	})
+	if err != nil {
+		return nil, nil, errs.Wrap(err, "bargain: decide help %s", helpID)
+	}
+	return help, b, nil
+}
+
+func (s *Store) BargainHelps(ctx context.Context, f bargain.HelpFilter) (bargain.HelpPage, error) {
+	limit := bargainPageLimit(f.Limit)
+	if f.BargainID != "" && !ids.Valid(f.BargainID) {
+		return bargain.HelpPage{Helps: []bargain.Help{}}, nil
+	}
+	var n newest
+	n.eq("status", string(f.Status))
+	n.eq("bargain_id", f.BargainID)
+	if err := n.after(bargainHelpCursor, f.Cursor); err != nil {
+		return bargain.HelpPage{}, bargain.ErrBadCursor
+	}
+	q, args := n.query(bargainHelpColumns, "bargain_helps", limit)
+	page := bargain.HelpPage{Helps: []bargain.Help{}}
+	err := scanBargainRows(ctx, s.pool, q, args, func(r pgx.Row) error {
+		h, err := scanBargainHelp(r)
+		if err == nil {
+			page.Helps = append(page.Helps, *h)
+		}
+		return err
+	})
+	if err != nil {
+		return bargain.HelpPage{}, errs.Wrap(err, "bargain: list helps")
+	}
+	page.Helps, page.NextCursor = cursor.Page(bargainHelpCursor, page.Helps, limit,
+		func(h *bargain.Help) (int64, string) { return h.CreatedAt.UnixMicro(), h.ID })
+	return page, nil
+}
+
+// OrderBargain sends, after the bargain's lock, one batch with the COMMIT:
+// the bargain's order id, the quota's unit (the bargain_quota check aborts
+// the transaction when none is left) and the order, its stock last
+// (siyu_move_stock aborts it when a SKU is short). The quota's and the
+// SKU's rows are the ones every order of the activity shares: they are
+// locked only while the server runs the end of the batch.
+func (s *Store) OrderBargain(ctx context.Context, bargainID string, d *order.Draft, check func(b *bargain.Bargain) error) (*bargain.Bargain, error) {
+	if !ids.Valid(bargainID) {
+		return nil, bargain.ErrNotFound
+	}
+	r := &pgx.Batch{}
+	b, found := queueLoadBargain(r, "$1", bargainID)
+	err := s.readThenCommit(ctx, r, func() (*pgx.Batch, error) {
+		if !*found {
+			return nil, bargain.ErrNotFound
+		}
+		if err := check(b); err != nil {
+			return nil, err
+		}
+		b.OrderID, b.UpdatedAt = d.Order.ID, d.Order.CreatedAt
+		w := &pgx.Batch{}
+		queueSaveBargain(w, b)
+		w.Queue(`UPDATE bargain_activities SET sold = sold + 1 WHERE id = $1`, b.ActivityID)
+		if err := s.queueCreateOrder(w, d.Order, d.Events, d.Jobs); err != nil {
+			return nil, err
+		}
+		return w, nil
+	})
+	if sku, short := stockShort(err); short {
+		return nil, inventory.OutOfStock(sku)
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.ConstraintName == bargainQuota {
+		return nil, bargain.ErrSoldOut
+	}
+	if err != nil {
+		return nil, errs.Wrap(err, "bargain: order %s", bargainID)
+	}
+	return b, nil
+}
+
+// FreeBargainOrder frees the order and its unit in one statement, so a
+// repeat (the event delivered twice) finds nothing to free.
+func (s *Store) FreeBargainOrder(ctx context.Context, bargainID, orderID string, at time.Time) (bool, error) {
+	if !ids.Valid(bargainID) || !ids.Valid(orderID) {
+		return false, nil
+	}
+	ct, err := s.pool.Exec(ctx, `WITH freed AS (
+			UPDATE bargains SET order_id = NULL, updated_at = $3 WHERE id = $1 AND order_id = $2 RETURNING activity_id)
+		UPDATE bargain_activities SET sold = sold - 1 WHERE id IN (SELECT activity_id FROM freed)`,
+		bargainID, orderID, at)
+	if err != nil {
+		return false, errs.Wrap(err, "bargain: free order %s of %s", orderID, bargainID)
+	}
+	return ct.RowsAffected() == 1, nil
+}

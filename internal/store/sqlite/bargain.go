@@ -1,0 +1,574 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/siyu-commerce/siyu/internal/bargain"
+	"github.com/siyu-commerce/siyu/internal/errs"
+	"github.com/siyu-commerce/siyu/internal/jobs"
+	"github.com/siyu-commerce/siyu/internal/money"
+	"github.com/siyu-commerce/siyu/internal/order"
+	"github.com/siyu-commerce/siyu/internal/outbox"
+	"github.com/siyu-commerce/siyu/internal/store/cursor"
+)
+
+// The bargain store. SQLite has one writer and every write runs in an
+// immediate transaction, so what PostgreSQL serialises with row and
+// advisory locks (the helps of one bargain, one helper's helps, one buyer's
+// opens) is serialised here by the writer itself.
+
+// bargainDB is the writer's transaction or the reader pool.
+type bargainDB interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+type bargainRow interface{ Scan(...any) error }
+
+const (
+	bargainActivityColumns = `id, title, rules, share_notice, status, starts_at, ends_at, sku_id, from_price,
+	floor_price, helpers, bargain_hours, reward_value, reward_description, buy_at_current, pay_hours, quota, sold,
+	per_buyer_limit, show_schedule, max_depth, created_at, updated_at, published_at, ended_at`
+	bargainColumns = `id, activity_id, initiator_id, sku_id, from_price, floor_price, schedule, cuts, price, status,
+	buy_at_current, pay_hours, reward_value, reward_description, coalesce(order_id, ''), expires_at, order_by,
+	succeeded_at, expired_at, created_at, updated_at`
+	bargainHelpColumns = `id, bargain_id, helper_id, helper_since, device_id, ip, slot, amount, status, reasons,
+	created_at, decided_at, decided_by`
+
+	bargainActivityCursor = "bargain_activities_newest"
+	bargainCursor         = "bargains_newest"
+	bargainHelpCursor     = "bargain_helps_newest"
+)
+
+func bargainReward(value int64, desc string) *bargain.Reward {
+	if value == 0 {
+		return nil
+	}
+	return &bargain.Reward{Value: money.Fen(value), Description: desc}
+}
+
+func bargainRewardColumns(r *bargain.Reward) (int64, string) {
+	if r == nil {
+		return 0, ""
+	}
+	return int64(r.Value), r.Description
+}
+
+func scanBargainActivity(row bargainRow) (*bargain.Activity, error) {
+	var (
+		a                              bargain.Activity
+		starts, ends, created, updated int64
+		published, ended               sql.NullInt64
+		rewardValue                    int64
+		rewardDesc, status             string
+		from, floor                    int64
+	)
+	if err := row.Scan(&a.ID, &a.Title, &a.Rules, &a.ShareNotice, &status, &starts, &ends, &a.SKUID, &from, &floor,
+		&a.Helpers, &a.BargainHours, &rewardValue, &rewardDesc, &a.BuyAtCurrent, &a.PayHours, &a.Quota, &a.Sold,
+		&a.PerBuyerLimit, &a.ShowSchedule, &a.MaxDepth, &created, &updated, &published, &ended); err != nil {
+		return nil, err
+	}
+	a.Status, a.FromPrice, a.FloorPrice = bargain.ActivityStatus(status), money.Fen(from), money.Fen(floor)
+	a.StartsAt, a.EndsAt, a.CreatedAt, a.UpdatedAt = fromTS(starts), fromTS(ends), fromTS(created), fromTS(updated)
+	a.PublishedAt, a.EndedAt, a.Reward = fromTSPtr(published), fromTSPtr(ended), bargainReward(rewardValue, rewardDesc)
+	return &a, nil
+}
+
+func (s *Store) CreateBargainActivity(ctx context.Context, a *bargain.Activity) error {
+	rv, rd := bargainRewardColumns(a.Reward)
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO bargain_activities (`+bargainActivityColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.ID, a.Title, a.Rules, a.ShareNotice, string(a.Status), ts(a.StartsAt), ts(a.EndsAt), a.SKUID,
+			int64(a.FromPrice), int64(a.FloorPrice), a.Helpers, a.BargainHours, rv, rd, a.BuyAtCurrent, a.PayHours,
+			a.Quota, a.Sold, a.PerBuyerLimit, a.ShowSchedule, a.MaxDepth, ts(a.CreatedAt), ts(a.UpdatedAt),
+			tsPtr(a.PublishedAt), tsPtr(a.EndedAt))
+		return err
+	})
+	return errs.Wrap(err, "bargain: create activity")
+}
+
+func loadBargainActivity(ctx context.Context, db bargainDB, id string) (*bargain.Activity, error) {
+	a, err := scanBargainActivity(db.QueryRowContext(ctx, `SELECT `+bargainActivityColumns+`
+		FROM bargain_activities WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, bargain.ErrActivityNotFound
+	}
+	return a, err
+}
+
+func (s *Store) BargainActivity(ctx context.Context, id string) (*bargain.Activity, error) {
+	a, err := loadBargainActivity(ctx, s.r, id)
+	if err != nil && !errors.Is(err, bargain.ErrActivityNotFound) {
+		return nil, errs.Wrap(err, "bargain: read activity %s", id)
+	}
+	return a, err
+}
+
+func (s *Store) UpdateBargainActivity(ctx context.Context, id string, fn func(a *bargain.Activity) error) (*bargain.Activity, error) {
+	var out *bargain.Activity
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		a, err := loadBargainActivity(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := fn(a); err != nil {
+			return err
+		}
+		rv, rd := bargainRewardColumns(a.Reward)
+		if _, err := tx.ExecContext(ctx, `UPDATE bargain_activities SET title = ?, rules = ?, share_notice = ?,
+			status = ?, starts_at = ?, ends_at = ?, sku_id = ?, from_price = ?, floor_price = ?, helpers = ?,
+			bargain_hours = ?, reward_value = ?, reward_description = ?, buy_at_current = ?, pay_hours = ?,
+			quota = ?, per_buyer_limit = ?, show_schedule = ?, max_depth = ?, updated_at = ?, published_at = ?,
+			ended_at = ? WHERE id = ?`,
+			a.Title, a.Rules, a.ShareNotice, string(a.Status), ts(a.StartsAt), ts(a.EndsAt), a.SKUID,
+			int64(a.FromPrice), int64(a.FloorPrice), a.Helpers, a.BargainHours, rv, rd, a.BuyAtCurrent,
+			a.PayHours, a.Quota, a.PerBuyerLimit, a.ShowSchedule, a.MaxDepth, ts(a.UpdatedAt),
+			tsPtr(a.PublishedAt), tsPtr(a.EndedAt), a.ID); err != nil {
+			return err
+		}
+		out = a
+		return nil
+	})
+	return out, errs.Wrap(err, "bargain: update activity %s", id)
+}
+
+func (s *Store) BargainActivities(ctx context.Context, f bargain.ActivityFilter) (bargain.ActivityPage, error) {
+	limit := bargainPageLimit(f.Limit)
+	var n newest
+	n.eq("status", string(f.Status))
+	if err := n.after(bargainActivityCursor, f.Cursor); err != nil {
+		return bargain.ActivityPage{}, bargain.ErrBadCursor
+	}
+	q, args := n.query(bargainActivityColumns, "bargain_activities", limit)
+	page := bargain.ActivityPage{Activities: []bargain.Activity{}}
+	err := scanBargainRows(ctx, s.r, q, args, func(r bargainRow) error {
+		a, err := scanBargainActivity(r)
+		if err == nil {
+			page.Activities = append(page.Activities, *a)
+		}
+		return err
+	})
+	if err != nil {
+		return bargain.ActivityPage{}, errs.Wrap(err, "bargain: list activities")
+	}
+	page.Activities, page.NextCursor = cursor.Page(bargainActivityCursor, page.Activities, limit,
+		func(a *bargain.Activity) (int64, string) { return ts(a.CreatedAt), a.ID })
+	return page, nil
+}
+
+// bargainPageLimit is a listing's page size: 20 unless asked, at most 100.
+func bargainPageLimit(limit int) int {
+	if limit <= 0 {
+		return 20
+	}
+	return min(limit, 100)
+}
+
+// scanBargainRows runs a query and hands each row to scan.
+func scanBargainRows(ctx context.Context, db bargainDB, q string, args []any, scan func(bargainRow) error) error {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func scanBargain(row bargainRow) (*bargain.Bargain, error) {
+	var (
+		b                               bargain.Bargain
+		from, floor, price, rewardValue int64
+		schedule, status, rewardDesc    string
+		expires, created, updated       int64
+		orderBy, succeeded, expired     sql.NullInt64
+	)
+	if err := row.Scan(&b.ID, &b.ActivityID, &b.InitiatorID, &b.SKUID, &from, &floor, &schedule, &b.Cuts, &price,
+		&status, &b.BuyAtCurrent, &b.PayHours, &rewardValue, &rewardDesc, &b.OrderID, &expires, &orderBy,
+		&succeeded, &expired, &created, &updated); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(schedule), &b.Schedule); err != nil {
+		return nil, err
+	}
+	b.From, b.Floor, b.Price, b.Status = money.Fen(from), money.Fen(floor), money.Fen(price), bargain.Status(status)
+	b.Reward, b.ExpiresAt, b.CreatedAt, b.UpdatedAt = bargainReward(rewardValue, rewardDesc), fromTS(expires), fromTS(created), fromTS(updated)
+	b.OrderBy, b.SucceededAt, b.ExpiredAt = fromTSPtr(orderBy), fromTSPtr(succeeded), fromTSPtr(expired)
+	return &b, nil
+}
+
+func loadBargain(ctx context.Context, db bargainDB, where string, args ...any) (*bargain.Bargain, error) {
+	b, err := scanBargain(db.QueryRowContext(ctx, `SELECT `+bargainColumns+` FROM bargains WHERE `+where, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, bargain.ErrNotFound
+	}
+	return b, err
+}
+
+func (s *Store) OpenBargain(ctx context.Context, b *bargain.Bargain, limit int, ev []outbox.Event, js []jobs.Job) (*bargain.Bargain, bool, error) {
+	schedule, err := json.Marshal(b.Schedule)
+	if err != nil {
+		return nil, false, err
+	}
+	out, opened := b, true
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		a, err := loadBargainActivity(ctx, tx, b.ActivityID)
+		if err != nil {
+			return err
+		}
+		if a.Status != bargain.Published {
+			return bargain.ErrActivityNotOpen
+		}
+		prev, err := loadBargain(ctx, tx, `activity_id = ? AND initiator_id = ? AND status = 'open'`, b.ActivityID, b.InitiatorID)
+		if err == nil {
+			out, opened = prev, false
+			return nil
+		}
+		if !errors.Is(err, bargain.ErrNotFound) {
+			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM bargains WHERE activity_id = ? AND initiator_id = ?`,
+			b.ActivityID, b.InitiatorID).Scan(&n); err != nil {
+			return err
+		}
+		if n >= limit {
+			return bargain.ErrLimitReached
+		}
+		rv, rd := bargainRewardColumns(b.Reward)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO bargains (id, activity_id, initiator_id, sku_id, from_price,
+			floor_price, schedule, cuts, price, status, buy_at_current, pay_hours, reward_value, reward_description,
+			order_id, expires_at, order_by, succeeded_at, expired_at, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			b.ID, b.ActivityID, b.InitiatorID, b.SKUID, int64(b.From), int64(b.Floor), string(schedule), b.Cuts,
+			int64(b.Price), string(b.Status), b.BuyAtCurrent, b.PayHours, rv, rd, nullText(b.OrderID),
+			ts(b.ExpiresAt), tsPtr(b.OrderBy), tsPtr(b.SucceededAt), tsPtr(b.ExpiredAt), ts(b.CreatedAt),
+			ts(b.UpdatedAt)); err != nil {
+			return err
+		}
+		if err := insertEvents(ctx, tx, ev); err != nil {
+			return err
+		}
+		return insertJobs(ctx, tx, js)
+	})
+	if err != nil {
+		return nil, false, errs.Wrap(err, "bargain: open")
+	}
+	return out, opened, nil
+}
+
+func (s *Store) Bargain(ctx context.Context, id string) (*bargain.Bargain, error) {
+	b, err := loadBargain(ctx, s.r, `id = ?`, id)
+	if err != nil && !errors.Is(err, bargain.ErrNotFound) {
+		return nil, errs.Wrap(err, "bargain: read %s", id)
+	}
+	return b, err
+}
+
+func (s *Store) Bargains(ctx context.Context, f bargain.BargainFilter) (bargain.BargainPage, error) {
+	limit := bargainPageLimit(f.Limit)
+	var n newest
+	n.eq("activity_id", f.ActivityID)
+	n.eq("status", string(f.Status))
+	if err := n.after(bargainCursor, f.Cursor); err != nil {
+		return bargain.BargainPage{}, bargain.ErrBadCursor
+	}
+	q, args := n.query(bargainColumns, "bargains", limit)
+	page := bargain.BargainPage{Bargains: []bargain.Bargain{}}
+	err := scanBargainRows(ctx, s.r, q, args, func(r bargainRow) error {
+		b, err := scanBargain(r)
+		if err == nil {
+			page.Bargains = append(page.Bargains, *b)
+		}
+		return err
+	})
+	if err != nil {
+		return bargain.BargainPage{}, errs.Wrap(err, "bargain: list")
+	}
+	page.Bargains, page.NextCursor = cursor.Page(bargainCursor, page.Bargains, limit,
+		func(b *bargain.Bargain) (int64, string) { return ts(b.CreatedAt), b.ID })
+	return page, nil
+}
+
+// saveBargain writes what a bargain's life changes.
+func saveBargain(ctx context.Context, tx *sql.Tx, b *bargain.Bargain) error {
+	_, err := tx.ExecContext(ctx, `UPDATE bargains SET cuts = ?, price = ?, status = ?, order_id = ?, order_by = ?,
+		succeeded_at = ?, expired_at = ?, updated_at = ? WHERE id = ?`,
+		b.Cuts, int64(b.Price), string(b.Status), nullText(b.OrderID), tsPtr(b.OrderBy), tsPtr(b.SucceededAt),
+		tsPtr(b.ExpiredAt), ts(b.UpdatedAt), b.ID)
+	return err
+}
+
+func (s *Store) UpdateBargain(ctx context.Context, id string, fn func(b *bargain.Bargain) (bargain.Change, error)) (*bargain.Bargain, error) {
+	var out *bargain.Bargain
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		b, err := loadBargain(ctx, tx, `id = ?`, id)
+		if err != nil {
+			return err
+		}
+		c, err := fn(b)
+		if errors.Is(err, bargain.ErrNoop) {
+			out = b
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := saveBargain(ctx, tx, b); err != nil {
+			return err
+		}
+		if err := insertEvents(ctx, tx, c.Events); err != nil {
+			return err
+		}
+		out = b
+		return insertJobs(ctx, tx, c.Jobs)
+	})
+	if err != nil {
+		return nil, errs.Wrap(err, "bargain: update %s", id)
+	}
+	return out, nil
+}
+
+func scanBargainHelp(row bargainRow) (*bargain.Help, error) {
+	var (
+		h               bargain.Help
+		since, created  int64
+		slot            sql.NullInt64
+		decided         sql.NullInt64
+		amount          int64
+		status, reasons string
+	)
+	if err := row.Scan(&h.ID, &h.BargainID, &h.HelperID, &since, &h.DeviceID, &h.IP, &slot, &amount, &status,
+		&reasons, &created, &decided, &h.DecidedBy); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(reasons), &h.Reasons); err != nil {
+		return nil, err
+	}
+	if slot.Valid {
+		n := int(slot.Int64)
+		h.Slot = &n
+	}
+	h.HelperSince, h.CreatedAt, h.DecidedAt = fromTS(since), fromTS(created), fromTSPtr(decided)
+	h.Amount, h.Status = money.Fen(amount), bargain.HelpStatus(status)
+	return &h, nil
+}
+
+func bargainHelpReasons(h *bargain.Help) (string, error) {
+	b, err := json.Marshal(append(make([]string, 0, len(h.Reasons)), h.Reasons...))
+	return string(b), err
+}
+
+func bargainHelpSlot(h *bargain.Help) any {
+	if h.Slot == nil {
+		return nil
+	}
+	return *h.Slot
+}
+
+// writeBargainHelpChange writes what a help rule decided.
+func writeBargainHelpChange(ctx context.Context, tx *sql.Tx, b *bargain.Bargain, c bargain.HelpChange) error {
+	reasons, err := bargainHelpReasons(c.Help)
+	if err != nil {
+		return err
+	}
+	h := c.Help
+	switch {
+	case c.Insert:
+		_, err = tx.ExecContext(ctx, `INSERT INTO bargain_helps (`+bargainHelpColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			h.ID, h.BargainID, h.HelperID, ts(h.HelperSince), h.DeviceID, h.IP, bargainHelpSlot(h), int64(h.Amount),
+			string(h.Status), reasons, ts(h.CreatedAt), tsPtr(h.DecidedAt), h.DecidedBy)
+	case c.Update:
+		_, err = tx.ExecContext(ctx, `UPDATE bargain_helps SET slot = ?, amount = ?, status = ?, reasons = ?,
+			decided_at = ?, decided_by = ? WHERE id = ?`,
+			bargainHelpSlot(h), int64(h.Amount), string(h.Status), reasons, tsPtr(h.DecidedAt), h.DecidedBy, h.ID)
+	}
+	if err != nil {
+		return err
+	}
+	if c.Bargain {
+		if err := saveBargain(ctx, tx, b); err != nil {
+			return err
+		}
+	}
+	return insertEvents(ctx, tx, c.Events)
+}
+
+// bargainHelpCounts counts what the help rules read of the helper's, the device's
+// and the address's recent helps.
+const bargainHelpCounts = `SELECT
+	(SELECT count(*) FROM bargain_helps WHERE helper_id = :helper AND created_at >= :day),
+	(SELECT count(*) FROM bargain_helps WHERE helper_id = :helper AND created_at > :rate),
+	(SELECT count(*) FROM bargain_helps WHERE device_id = :device AND created_at > :rate),
+	(SELECT count(*) FROM bargain_helps WHERE :ip <> '' AND ip = :ip AND created_at > :rate),
+	(SELECT count(DISTINCT bargain_id) FROM bargain_helps
+		WHERE device_id = :device AND created_at > :watch AND bargain_id <> :bargain),
+	(SELECT count(DISTINCT helper_id) FROM bargain_helps
+		WHERE device_id = :device AND created_at > :watch AND helper_id <> :helper)`
+
+func (s *Store) HelpBargain(ctx context.Context, q bargain.HelpQuery, decide func(b *bargain.Bargain, f bargain.HelpFacts) (bargain.HelpChange, error)) (*bargain.Help, *bargain.Bargain, error) {
+	var (
+		help *bargain.Help
+		out  *bargain.Bargain
+	)
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		b, err := loadBargain(ctx, tx, `id = ?`, q.BargainID)
+		if err != nil {
+			return err
+		}
+		var f bargain.HelpFacts
+		if err := tx.QueryRowContext(ctx, bargainHelpCounts, sql.Named("helper", q.HelperID), sql.Named("device", q.DeviceID),
+			sql.Named("ip", q.IP), sql.Named("bargain", q.BargainID), sql.Named("day", ts(q.DayStart)),
+			sql.Named("rate", ts(q.RateSince)), sql.Named("watch", ts(q.WatchSince))).
+			Scan(&f.HelperToday, &f.HelperRecent, &f.DeviceRecent, &f.IPRecent, &f.DeviceBargains, &f.DeviceHelpers); err != nil {
+			return err
+		}
+		f.Existing, err = scanBargainHelp(tx.QueryRowContext(ctx, `SELECT `+bargainHelpColumns+` FROM bargain_helps
+			WHERE bargain_id = ? AND helper_id = ?`, b.ID, q.HelperID))
+		if errors.Is(err, sql.ErrNoRows) {
+			f.Existing, err = nil, nil
+		}
+		if err != nil {
+			return err
+		}
+		if f.Helps, err = bargainNewAccountHelps(ctx, tx, b.ID, q.NewSince); err != nil {
+			return err
+		}
+		c, err := decide(b, f)
+		if err != nil {
+			return err
+		}
+		help, out = c.Help, b
+		return writeBargainHelpChange(ctx, tx, b, c)
+	})
+	if err != nil {
+		return nil, nil, errs.Wrap(err, "bargain: help %s", q.BargainID)
+	}
+	return help, out, nil
+}
+
+// bargainNewAccountHelps reads the helps of a bargain by accounts made after
+// since, oldest first.
+func bargainNewAccountHelps(ctx context.Context, db bargainDB, bargainID string, since time.Time) ([]bargain.Help, error) {
+	var out []bargain.Help
+	err := scanBargainRows(ctx, db, `SELECT `+bargainHelpColumns+` FROM bargain_helps
+		WHERE bargain_id = ? AND helper_since > ? ORDER BY created_at, id`, []any{bargainID, ts(since)}, func(r bargainRow) error {
+		h, err := scanBargainHelp(r)
+		if err == nil {
+			out = append(out, *h)
+		}
+		return err
+	})
+	return out, err
+}
+
+func (s *Store) DecideBargainHelp(ctx context.Context, helpID string, decide func(h *bargain.Help, b *bargain.Bargain) (bargain.HelpChange, error)) (*bargain.Help, *bargain.Bargain, error) {
+	var (
+		help *bargain.Help
+		out  *bargain.Bargain
+	)
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		h, err := scanBargainHelp(tx.QueryRowContext(ctx, `SELECT `+bargainHelpColumns+` FROM bargain_helps WHERE id = ?`, helpID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return bargain.ErrHelpNotFound
+		}
+		if err != nil {
+			return err
+		}
+		b, err := loadBargain(ctx, tx, `id = ?`, h.BargainID)
+		if err != nil {
+			return err
+		}
+		c, err := decide(h, b)
+		if err != nil {
+			return err
+		}
+		help, out = c.Help, b
+		return writeBargainHelpChange(ctx, tx, b, c)
+	})
+	if err != nil {
+		return nil, nil, errs.Wrap(err, "bargain: decide help %s", helpID)
+	}
+	return help, out, nil
+}
+
+func (s *Store) BargainHelps(ctx context.Context, f bargain.HelpFilter) (bargain.HelpPage, error) {
+	limit := bargainPageLimit(f.Limit)
+	var n newest
+	n.eq("status", string(f.Status))
+	n.eq("bargain_id", f.BargainID)
+	if err := n.after(bargainHelpCursor, f.Cursor); err != nil {
+		return bargain.HelpPage{}, bargain.ErrBadCursor
+	}
+	q, args := n.query(bargainHelpColumns, "bargain_helps", limit)
+	page := bargain.HelpPage{Helps: []bargain.Help{}}
+	err := scanBargainRows(ctx, s.r, q, args, func(r bargainRow) error {
+		h, err := scanBargainHelp(r)
+		if err == nil {
+			page.Helps = append(page.Helps, *h)
+		}
+		return err
+	})
+	if err != nil {
+		return bargain.HelpPage{}, errs.Wrap(err, "bargain: list helps")
+	}
+	page.Helps, page.NextCursor = cursor.Page(bargainHelpCursor, page.Helps, limit,
+		func(h *bargain.Help) (int64, string) { return ts(h.CreatedAt), h.ID })
+	return page, nil
+}
+
+func (s *Store) OrderBargain(ctx context.Context, bargainID string, d *order.Draft, check func(b *bargain.Bargain) error) (*bargain.Bargain, error) {
+	var out *bargain.Bargain
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		b, err := loadBargain(ctx, tx, `id = ?`, bargainID)
+		if err != nil {
+			return err
+		}
+		if err := check(b); err != nil {
+			return err
+		}
+		b.OrderID, b.UpdatedAt = d.Order.ID, d.Order.CreatedAt
+		if err := saveBargain(ctx, tx, b); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE bargain_activities SET sold = sold + 1 WHERE id = ? AND sold < quota`, b.ActivityID)
+		if err := oneRow(res, err, bargain.ErrSoldOut); err != nil {
+			return err
+		}
+		out = b
+		return s.createOrder(ctx, tx, d.Order, d.Events, d.Jobs)
+	})
+	if err != nil {
+		return nil, errs.Wrap(err, "bargain: order %s", bargainID)
+	}
+	return out, nil
+}
+
+func (s *Store) FreeBargainOrder(ctx context.Context, bargainID, orderID string, at time.Time) (bool, error) {
+	freed := false
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE bargains SET order_id = NULL, updated_at = ? WHERE id = ? AND order_id = ?`,
+			ts(at), bargainID, orderID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		freed = true
+		_, err = tx.ExecContext(ctx, `UPDATE bargain_activities SET sold = sold - 1
+			WHERE id = (SELECT activity_id FROM bargains WHERE id = ?)`, bargainID)
+		return err
+	})
+	return freed, errs.Wrap(err, "bargain: free order %s of %s", orderID, bargainID)
+}
