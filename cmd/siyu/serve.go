@@ -47,7 +47,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer a.Close()
-	res, err := demo.Seed(ctx, demo.Services{Catalog: a.Catalog, Inventory: a.Inventory, Identity: a.Identity}, cfg.Dir())
+	res, err := demo.Seed(ctx, demo.Services{Catalog: a.Catalog, Inventory: a.Inventory, Identity: a.Identity,
+		GroupBuys: a.GroupBuys, Bargains: a.Bargains, Now: a.Clock.Now}, cfg.Dir())
 	if err != nil {
 		return fmt.Errorf("seeding the demo shop: %w", err)
 	}
@@ -57,11 +58,16 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if !res.Seeded {
 			state = "already seeded; nothing added"
 		}
+		activities := ""
+		if res.GroupBuyID != "" {
+			activities = fmt.Sprintf("  group buy      %s/api/v1/group-buys/%s\n  bargain        %s/api/v1/bargain-activities/%s\n",
+				base, res.GroupBuyID, base, res.BargainID)
+		}
 		fmt.Fprintf(stdout, `
 siyu demo shop (%s, %d products, database %s)
 
   buyer API      %s/api/v1/products
-  admin API      %s/admin/api/v1   (owner: %s / %s)
+%s  admin API      %s/admin/api/v1   (owner: %s / %s)
   contract       %s/openapi.json
   console        %s/console/   (the operator console arrives with its own capability)
   health         %s/healthz  %s/readyz  %s/metrics
@@ -71,7 +77,7 @@ Log in as a buyer with any code, e.g.
 Pay an order through the simulated WeChat Pay: POST /api/v1/orders/{id}/payments, then play the
 buyer's WeChat app with POST %s/sandbox/pay {"out_trade_no": "<order id without dashes>"}.
 Ctrl-C stops the shop; the data stays in %s.
-`, state, res.Products, cfg.DatabaseURL, base, base, res.OwnerEmail, res.OwnerPassword, base, base, base, base, base, base, base, cfg.Dir())
+`, state, res.Products, cfg.DatabaseURL, base, activities, base, res.OwnerEmail, res.OwnerPassword, base, base, base, base, base, base, base, cfg.Dir())
 	})
 }
 

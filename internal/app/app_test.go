@@ -20,7 +20,8 @@ import (
 
 func seed(t *testing.T, a *apptest.App) demo.Result {
 	t.Helper()
-	res, err := demo.Seed(context.Background(), demo.Services{Catalog: a.Catalog, Inventory: a.Inventory, Identity: a.Identity}, a.Config.Dir())
+	res, err := demo.Seed(context.Background(), demo.Services{Catalog: a.Catalog, Inventory: a.Inventory, Identity: a.Identity,
+		GroupBuys: a.GroupBuys, Bargains: a.Bargains, Now: a.Clock.Now}, a.Config.Dir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,8 +53,16 @@ func TestDemoSeedsOnce(t *testing.T) {
 			if !first.Seeded || first.Products != 12 || productCount(t, a) != 12 {
 				t.Fatalf("first seed: %+v, %d products", first, productCount(t, a))
 			}
+			for _, live := range []func() error{
+				func() error { _, err := a.GroupBuys.Published(context.Background(), first.GroupBuyID); return err },
+				func() error { _, err := a.Bargains.PublicActivity(context.Background(), first.BargainID); return err },
+			} {
+				if err := live(); err != nil {
+					t.Fatalf("a demo activity is not live: %v", err)
+				}
+			}
 			second := seed(t, a)
-			if second.Seeded || productCount(t, a) != 12 {
+			if second.Seeded || productCount(t, a) != 12 || second.GroupBuyID != "" {
 				t.Fatalf("second seed added data: %+v, %d products", second, productCount(t, a))
 			}
 			if second.OwnerPassword != first.OwnerPassword {

@@ -7,9 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/siyu-commerce/siyu/internal/bargain"
 	"github.com/siyu-commerce/siyu/internal/catalog"
 	"github.com/siyu-commerce/siyu/internal/errs"
+	"github.com/siyu-commerce/siyu/internal/groupbuy"
 	"github.com/siyu-commerce/siyu/internal/identity"
 	"github.com/siyu-commerce/siyu/internal/inventory"
 	"github.com/siyu-commerce/siyu/internal/money"
@@ -25,12 +28,18 @@ type Services struct {
 	Catalog   *catalog.Service
 	Inventory *inventory.Service
 	Identity  *identity.Service
+	// GroupBuys and Bargains, when set, get one published activity each.
+	GroupBuys *groupbuy.Service
+	Bargains  *bargain.Service
+	Now       func() time.Time // the clock the activities' windows start from
 }
 
 // Result says what Seed did.
 type Result struct {
 	Seeded        bool   // false: the shop already had a catalogue
 	Products      int    // products in the demo catalogue
+	GroupBuyID    string // the demo group buy, when seeded now
+	BargainID     string // the demo bargain activity, when seeded now
 	OwnerEmail    string //
 	OwnerPassword string // kept in the data directory so every run can print it
 }
@@ -68,6 +77,11 @@ func Seed(ctx context.Context, s Services, dir string) (Result, error) {
 			if err := seedProduct(ctx, s, cat.ID, p); err != nil {
 				return res, fmt.Errorf("product %s: %w", p.title, err)
 			}
+		}
+	}
+	if s.GroupBuys != nil && s.Bargains != nil && s.Now != nil {
+		if res.GroupBuyID, res.BargainID, err = seedActivities(ctx, s, s.Now()); err != nil {
+			return res, err
 		}
 	}
 	res.Seeded = true
