@@ -184,6 +184,9 @@ type Store interface {
 	// Two concurrent updates of one payment are serialised: the second sees
 	// the first's result. The amounts, order and out_trade_no of a payment
 	// are fixed at creation; fn may change its state, prepay id,
-	// transaction id, fee, paid_at and updated_at.
+	// transaction id, fee, paid_at and updated_at. fn must be a pure
+	// decision on what it is given: an engine may call it more than once
+	// (PostgreSQL groups concurrent captures in one transaction and, if
+	// the group fails, runs each again alone).
 	UpdatePayment(ctx context.Context, outTradeNo string, fn func(p *Payment, o *order.Order) (Capture, error)) (*Payment, error)
 }
