@@ -109,7 +109,8 @@ type Binding struct {
 	BuyerID    string     `json:"buyer_id"`
 	PromoterID string     `json:"promoter_id"`
 	Via        Via        `json:"via"`
-	Ref        string     `json:"ref"` // the invite code, or the share id
+	Ref        string     `json:"ref"`                 // the invite code, or the share id
+	DeviceID   string     `json:"device_id,omitempty"` // the device of the code's request or of the visit; "" if not named
 	BoundAt    time.Time  `json:"bound_at"`
 	ExpiresAt  *time.Time `json:"expires_at,omitempty"` // first touch, expiring
 }
@@ -196,6 +197,7 @@ type PromoterStats struct {
 	RefundedOrders  int       `json:"refunded_orders"`  // of those, with a refund
 	RefundingBuyers int       `json:"refunding_buyers"` // downlines with a refunded order
 	SelfPurchases   int       `json:"self_purchases"`   // orders they placed themselves
+	DeviceClusters  int       `json:"device_clusters"`  // devices ClusterDownlines or more downlines were bound from
 	Earned          money.Fen `json:"earned"`           // commission net of reversals and clawbacks
 	Pending         money.Fen `json:"pending"`
 }
@@ -343,7 +345,9 @@ type Store interface {
 	// Earnings sums one promoter's money; EarningsTotal everyone's.
 	Earnings(ctx context.Context, promoterID string) (Earnings, error)
 	EarningsTotal(ctx context.Context) (Earnings, error)
-	// PromoterStats counts every approved promoter's numbers.
+	// PromoterStats counts every approved promoter's numbers; a device
+	// cluster is a device ("" is none) from which ClusterDownlines or more
+	// of the promoter's bindings were made.
 	PromoterStats(ctx context.Context) ([]PromoterStats, error)
 
 	// CreateWithdrawal locks the promoter, reads their earnings and what

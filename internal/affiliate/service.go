@@ -306,10 +306,10 @@ type BindResult struct {
 	Changed bool     `json:"changed"`
 }
 
-// BindByCode binds a buyer through a promoter's invite code, as the mode
-// allows: under first touch an existing binding stays, and the answer
-// says so.
-func (s *Service) BindByCode(ctx context.Context, buyerID, code string) (BindResult, error) {
+// BindByCode binds a buyer through a promoter's invite code, entered on
+// deviceID ("" when the client named none), as the mode allows: under
+// first touch an existing binding stays, and the answer says so.
+func (s *Service) BindByCode(ctx context.Context, buyerID, code, deviceID string) (BindResult, error) {
 	pr, err := s.Store.PromoterByCode(ctx, code)
 	if errs.Is(err, ErrNotPromoter.Code) {
 		return BindResult{}, ErrBadCode
@@ -321,7 +321,7 @@ func (s *Service) BindByCode(ctx context.Context, buyerID, code string) (BindRes
 		return BindResult{}, ErrBadCode
 	}
 	return s.bind(ctx, Binding{BuyerID: buyerID, PromoterID: pr.ID, Via: ViaInviteCode, Ref: code,
-		BoundAt: s.Clock.Now().UTC()})
+		DeviceID: deviceID, BoundAt: s.Clock.Now().UTC()})
 }
 
 func (s *Service) bind(ctx context.Context, b Binding) (BindResult, error) {
@@ -344,7 +344,7 @@ func (s *Service) bind(ctx context.Context, b Binding) (BindResult, error) {
 // catchUp binds a buyer through the share links of promoters they opened
 // before t, oldest first, each as the mode allows: share visits are the
 // share capability's, and a visit binds when distribution next looks (at
-// payment), with the visit's own time. A link of a buyer who is not an
+// payment), with the visit's own time and device. A link of a buyer who is not an
 // approved promoter binds nobody; a link that would bind a buyer to
 // themselves or close a cycle is skipped.
 func (s *Service) catchUp(ctx context.Context, buyerID string, t time.Time) error {
@@ -370,7 +370,7 @@ func (s *Service) catchUp(ctx context.Context, buyerID string, t time.Time) erro
 			return err
 		}
 		_, err := s.bind(ctx, Binding{BuyerID: buyerID, PromoterID: tc.Share.SharerID, Via: ViaShare,
-			Ref: tc.Share.ID, BoundAt: tc.Visit.At.UTC()})
+			Ref: tc.Share.ID, DeviceID: tc.Visit.DeviceID, BoundAt: tc.Visit.At.UTC()})
 		if err != nil && !errs.Is(err, ErrSelfBinding.Code) && !errs.Is(err, ErrCycle.Code) {
 			return err
 		}

@@ -152,17 +152,26 @@ type Suspicion struct {
 	Reasons []string `json:"reasons"`
 }
 
-// Thresholds of the suspicious list. Siyu records no device of a
-// promoter's downline, so a cluster of accounts shows as what it leaves
-// behind: many downlines whose orders are refunded.
+// Thresholds of the suspicious list. A binding keeps the device it was
+// made from when the client names one, so a cluster of accounts shows
+// directly (device_cluster); one that hides its device still shows as
+// what it leaves behind: many downlines whose orders are refunded.
 const (
 	suspectRefundShare = 50 // percent of orders brought that were refunded
 	suspectMinOrders   = 3
 	suspectRefunders   = 3 // downlines with a refunded order
 )
 
-// Suspicious lists promoters with self-purchases, refund-heavy orders or
-// many refunding downlines, the worst first.
+// ClusterDownlines is how many of a promoter's downlines bound from one
+// device make that device a cluster. Two is ordinary (a household sharing
+// a phone, or one person's second account); three is past what either
+// explains, and is the count at which bargain holds a device serving many
+// helper accounts (device_many_accounts).
+const ClusterDownlines = 3
+
+// Suspicious lists promoters with self-purchases, refund-heavy orders,
+// many refunding downlines or downlines clustered on a device, the worst
+// first.
 func (s *Service) Suspicious(ctx context.Context) ([]Suspicion, error) {
 	st, err := s.Store.PromoterStats(ctx)
 	if err != nil {
@@ -179,6 +188,9 @@ func (s *Service) Suspicious(ctx context.Context) ([]Suspicion, error) {
 		}
 		if p.RefundingBuyers >= suspectRefunders && p.RefundingBuyers*2 >= p.Downlines {
 			why = append(why, "refunding_downlines")
+		}
+		if p.DeviceClusters > 0 {
+			why = append(why, "device_cluster")
 		}
 		if len(why) > 0 {
 			out = append(out, Suspicion{PromoterStats: p, Reasons: why})

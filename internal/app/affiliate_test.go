@@ -66,7 +66,7 @@ func (w *distWorld) promoter(code string) *affiliate.Promoter {
 
 func (w *distWorld) bind(buyerID string, to *affiliate.Promoter) {
 	w.t.Helper()
-	if _, err := w.Affiliates.BindByCode(context.Background(), buyerID, to.InviteCode); err != nil {
+	if _, err := w.Affiliates.BindByCode(context.Background(), buyerID, to.InviteCode, ""); err != nil {
 		w.t.Fatal(err)
 	}
 }
@@ -319,7 +319,7 @@ func TestBindingModes(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					if _, err := w.Shares.Visit(ctx, buyer, m.Token, share.ShareCard); err != nil {
+					if _, err := w.Shares.Visit(ctx, buyer, m.Token, share.ShareCard, ""); err != nil {
 						t.Fatal(err)
 					}
 					if i == 0 {
@@ -347,12 +347,12 @@ func TestBindingRefusals(t *testing.T) {
 			w := newDistWorld(t, engine, nil)
 			ctx := context.Background()
 			a, b, c := w.promoter("ref-a"), w.promoter("ref-b"), w.promoter("ref-c")
-			if _, err := w.Affiliates.BindByCode(ctx, a.ID, a.InviteCode); !errs.Is(err, affiliate.ErrSelfBinding.Code) {
+			if _, err := w.Affiliates.BindByCode(ctx, a.ID, a.InviteCode, ""); !errs.Is(err, affiliate.ErrSelfBinding.Code) {
 				t.Fatalf("self: %v", err)
 			}
 			w.bind(a.ID, b) // a under b
 			w.bind(b.ID, c) // b under c
-			if _, err := w.Affiliates.BindByCode(ctx, c.ID, a.InviteCode); !errs.Is(err, affiliate.ErrCycle.Code) {
+			if _, err := w.Affiliates.BindByCode(ctx, c.ID, a.InviteCode, ""); !errs.Is(err, affiliate.ErrCycle.Code) {
 				t.Fatalf("c under a would close a cycle: %v", err)
 			}
 			stranger := w.buyer("ref-stranger")

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"unicode/utf8"
@@ -120,7 +121,12 @@ func (a *api) bindByCode(w http.ResponseWriter, r *http.Request, buyerID string)
 		writeError(w, r, affiliate.ErrBadCode)
 		return
 	}
-	res, err := a.d.Affiliates.BindByCode(r.Context(), buyerID, req.InviteCode)
+	device, err := deviceID(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	res, err := a.d.Affiliates.BindByCode(r.Context(), buyerID, req.InviteCode, device)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -351,28 +357,9 @@ func (req decisionRequest) check() error {
 }
 
 func (a *api) decidePromoter(approve bool) adminHandler {
-	return func(w http.ResponseWriter, r *http.Request, p identity.Principal) {
-		var req decisionRequest
-		if err := decode(r, &req); err != nil {
-			writeError(w, r, err)
-			return
-		}
-		if err := req.check(); err != nil {
-			writeError(w, r, err)
-			return
-		}
-		id := r.PathValue("id")
-		if !ids.Valid(id) {
-			writeError(w, r, affiliate.ErrNotPromoter)
-			return
-		}
-		got, err := a.d.Affiliates.Decide(r.Context(), operatorOf(p), id, approve, req.Note)
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		writeJSON(w, r, http.StatusOK, got)
-	}
+	return decideAffiliate(affiliate.ErrNotPromoter, func(ctx context.Context, op affiliate.Operator, id, note string) (any, error) {
+		return a.d.Affiliates.Decide(ctx, op, id, approve, note)
+	})
 }
 
 // statsList is a list of promoters' numbers.
@@ -430,6 +417,14 @@ func (a *api) listWithdrawals(w http.ResponseWriter, r *http.Request, _ identity
 }
 
 func (a *api) decideWithdrawal(approve bool) adminHandler {
+	return decideAffiliate(affiliate.ErrWithdrawalNotFound, func(ctx context.Context, op affiliate.Operator, id, note string) (any, error) {
+		return a.d.Affiliates.DecideWithdrawal(ctx, op, id, approve, note)
+	})
+}
+
+// decideAffiliate is an operator's approval or rejection of the object
+// named by the path, with a note: a malformed id is the object's not-found.
+func decideAffiliate(notFound error, decide func(ctx context.Context, op affiliate.Operator, id, note string) (any, error)) adminHandler {
 	return func(w http.ResponseWriter, r *http.Request, p identity.Principal) {
 		var req decisionRequest
 		if err := decode(r, &req); err != nil {
@@ -442,10 +437,10 @@ func (a *api) decideWithdrawal(approve bool) adminHandler {
 		}
 		id := r.PathValue("id")
 		if !ids.Valid(id) {
-			writeError(w, r, affiliate.ErrWithdrawalNotFound)
+			writeError(w, r, notFound)
 			return
 		}
-		got, err := a.d.Affiliates.DecideWithdrawal(r.Context(), operatorOf(p), id, approve, req.Note)
+		got, err := decide(r.Context(), operatorOf(p), id, req.Note)
 		if err != nil {
 			writeError(w, r, err)
 			return

@@ -1,10 +1,13 @@
 package httpapi_test
 
 import (
+	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/siyu-commerce/siyu/internal/affiliate"
+	"github.com/siyu-commerce/siyu/internal/identity"
 )
 
 func affiliateProgramBody(autoApprove bool, tiers int, rates ...int) map[string]any {
@@ -149,6 +152,92 @@ func TestAffiliateFlow(t *testing.T) {
 		}
 		w.operator.must(204, "DELETE", "/admin/api/v1/affiliate/rules/product/"+w.product.ID, nil, nil)
 		w.operator.must(404, "DELETE", "/admin/api/v1/affiliate/rules/product/"+w.product.ID, nil, nil)
+	})
+}
+
+// TestAffiliateDeviceCluster: bindings keep the device they were made from,
+// by invite code (the request's X-Device-Id) or by share link (the visit's);
+// two downlines bound from one device are ordinary, a third makes the
+// promoter suspicious with device_cluster.
+func TestAffiliateDeviceCluster(t *testing.T) {
+	eachEngine(t, func(t *testing.T, w *world) {
+		w.operator.must(200, "PUT", "/admin/api/v1/affiliate/program", affiliateProgramBody(true, 1, 1000), nil)
+		var alice affiliate.Promoter
+		w.alice.must(200, "POST", "/api/v1/affiliate/promoter", map[string]any{}, &alice)
+		var m shareMade
+		w.alice.must(201, "POST", "/api/v1/shares", map[string]any{"target_kind": "product", "target_id": w.product.ID}, &m)
+		login := func(user string) (*client, string) {
+			var s struct {
+				Token string          `json:"token"`
+				Buyer *identity.Buyer `json:"buyer"`
+			}
+			w.anon.must(201, "POST", "/api/v1/sessions", map[string]string{"code": user + ".device"}, &s)
+			return w.anon.as(s.Token), s.Buyer.ID
+		}
+		bind := func(c *client, device ...string) {
+			t.Helper()
+			var hdr []string
+			if len(device) > 0 {
+				hdr = []string{"X-Device-Id", device[0]}
+			}
+			c.must(200, "POST", "/api/v1/affiliate/bindings", map[string]any{"invite_code": alice.InviteCode}, nil, hdr...)
+		}
+		flagged := func() []string {
+			t.Helper()
+			var l struct {
+				Items []affiliate.Suspicion `json:"items"`
+			}
+			w.finance.must(200, "GET", "/admin/api/v1/affiliate/suspicious", nil, &l)
+			for _, s := range l.Items {
+				if s.PromoterID == alice.ID {
+					return s.Reasons
+				}
+			}
+			return nil
+		}
+
+		one, oneID := login("one")
+		two, _ := login("two")
+		bind(one, " dev-shared ") // trimmed
+		bind(two, "dev-shared")
+		b, err := w.app.Store.Binding(context.Background(), oneID)
+		if err != nil || b.DeviceID != "dev-shared" {
+			t.Fatalf("stored binding %+v, %v; want it from dev-shared", b, err)
+		}
+		for _, user := range []string{"elsewhere", "unnamed"} {
+			c, _ := login(user)
+			if user == "elsewhere" {
+				bind(c, "dev-other")
+			} else {
+				bind(c)
+			}
+		}
+		if why := flagged(); why != nil {
+			t.Fatalf("two downlines on one device flagged alice: %v", why)
+		}
+		if p := two.must(400, "POST", "/api/v1/affiliate/bindings", map[string]any{"invite_code": alice.InviteCode}, nil,
+			"X-Device-Id", strings.Repeat("d", 129)).problem(t); p.Code != "invalid_device_id" || p.Field != "X-Device-Id" {
+			t.Fatalf("a bad device: %+v", p)
+		}
+
+		// The third opens alice's link on the same device and buys: the
+		// binding made at payment keeps the visit's device.
+		three, _ := login("three")
+		three.must(201, "POST", "/api/v1/share-visits", map[string]any{"token": m.Token, "scene": "share_card"}, nil,
+			"X-Device-Id", "dev-shared")
+		var addr identity.Address
+		three.must(201, "POST", "/api/v1/addresses", addressBody("王五", "13700002222", "上城区解放路2号"), &addr)
+		w.paid(three, addr.ID, w.skuA, 1)
+		if why := flagged(); len(why) != 1 || why[0] != "device_cluster" {
+			t.Fatalf("three downlines on one device: reasons %v, want [device_cluster]", why)
+		}
+		var top struct {
+			Items []affiliate.PromoterStats `json:"items"`
+		}
+		w.operator.must(200, "GET", "/admin/api/v1/affiliate/top", nil, &top)
+		if len(top.Items) != 1 || top.Items[0].DeviceClusters != 1 || top.Items[0].Downlines != 5 {
+			t.Fatalf("top %+v; want alice with 5 downlines, 1 device cluster", top.Items)
+		}
 	})
 }
 

@@ -23,10 +23,6 @@ var (
 	bargainCheckRoles = []identity.Role{identity.Operator, identity.Reviewer}
 )
 
-// bargainDeviceHeader names the device a help comes from: the mini
-// program's own id for the install, which the fraud checks count.
-const bargainDeviceHeader = "X-Device-Id"
-
 // bargainRoutes registers the bargain API. An activity and a bargain are
 // public to read (a helper arrives through a share card before anything
 // else); opening, helping and ordering need the buyer's session.
@@ -235,8 +231,8 @@ func (a *api) helpBargain(w http.ResponseWriter, r *http.Request, buyerID string
 		writeError(w, r, err)
 		return
 	}
-	device := r.Header.Get(bargainDeviceHeader)
-	if !bargain.ValidDeviceID(device) {
+	device, err := deviceID(r)
+	if err != nil || device == "" {
 		writeError(w, r, bargain.ErrDeviceRequired)
 		return
 	}

@@ -134,11 +134,16 @@ func (a *api) recordShareVisit(w http.ResponseWriter, r *http.Request, buyerID s
 		writeError(w, r, err)
 		return
 	}
+	device, err := deviceID(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
 	visit := a.d.Shares.Visit
 	if req.QRScene != "" {
 		tok, visit = req.QRScene, a.d.Shares.VisitQR
 	}
-	o, err := visit(r.Context(), buyerID, tok, scene)
+	o, err := visit(r.Context(), buyerID, tok, scene, device)
 	if err != nil {
 		writeError(w, r, err)
 		return

@@ -1,8 +1,10 @@
 package httpapi_test
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/siyu-commerce/siyu/internal/catalog"
 	"github.com/siyu-commerce/siyu/internal/share"
@@ -40,8 +42,10 @@ func TestShareAttribution(t *testing.T) {
 			t.Fatalf("sharing changed the shop: %+v -> %+v", before, after)
 		}
 
+		// The client names its device; the visit keeps it, trimmed.
 		var v map[string]any
-		w.bob.must(201, "POST", "/api/v1/share-visits", map[string]any{"token": m.Token, "scene": "share_card"}, &v)
+		w.bob.must(201, "POST", "/api/v1/share-visits", map[string]any{"token": m.Token, "scene": "share_card"}, &v,
+			"X-Device-Id", " dev-bob ")
 		if v["target_id"] != w.product.ID || v["target_kind"] != "product" || v["own"] != false || v["share_id"] != m.ShareID {
 			t.Fatalf("visit = %v", v)
 		}
@@ -71,6 +75,10 @@ func TestShareAttribution(t *testing.T) {
 
 		o := w.paid(w.bob, w.bobAddr.ID, w.skuA, 1)
 		w.settle() // deliver order.paid again if anything is left: credits stay one
+		visits, err := w.app.Store.ShareVisitsSince(context.Background(), o.BuyerID, time.Time{}, 10)
+		if err != nil || len(visits) != 1 || visits[0].DeviceID != "dev-bob" {
+			t.Fatalf("bob's stored visits = %+v, %v; want one, on dev-bob", visits, err)
+		}
 		var st shareStats
 		w.operator.must(200, "GET", "/admin/api/v1/shares/stats", nil, &st)
 		if len(st.Activities) != 1 || len(st.Sharers) != 1 {
@@ -134,6 +142,13 @@ func TestShareBadInput(t *testing.T) {
 				t.Fatalf("got %d %s", r.Status, r.Body)
 			}
 		})
+	}
+	// A device header that cannot be a device id is refused, naming it.
+	for _, device := range []string{strings.Repeat("d", 129), "two words", "设备", "dev\x01"} {
+		r := w.bob.do("POST", "/api/v1/share-visits", map[string]any{"token": m.Token, "scene": "search"}, "X-Device-Id", device)
+		if p := r.problem(t); r.Status != 400 || p.Code != "invalid_device_id" || p.Field != "X-Device-Id" {
+			t.Errorf("device %q: %d %s", device, r.Status, r.Body)
+		}
 	}
 	for _, path := range []string{"/api/v1/shares", "/api/v1/share-visits"} {
 		if r := w.anon.do("POST", path, map[string]any{}); r.Status != 401 {

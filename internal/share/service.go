@@ -108,18 +108,19 @@ type Opened struct {
 	Share Share
 }
 
-// Visit records that visitorID opened the link tok from scene. A visit of
+// Visit records that visitorID opened the link tok from scene, on deviceID
+// ("" when the client named none). A visit of
 // one's own link is recorded (the funnel counts it as activity) and marked
 // own, so it never earns a credit. Opening the same link from the same
 // entry again within RepeatWindow, with no other link opened in between,
 // returns the first visit; more than
 // MaxVisitsPerHour visits an hour are refused (ErrTooManyVisits).
-func (s *Service) Visit(ctx context.Context, visitorID, tok string, scene Scene) (Opened, error) {
+func (s *Service) Visit(ctx context.Context, visitorID, tok string, scene Scene, deviceID string) (Opened, error) {
 	claimed, err := s.Signer.Verify(tok)
 	if err != nil {
 		return Opened{}, err
 	}
-	return s.visit(ctx, visitorID, claimed.ID, scene)
+	return s.visit(ctx, visitorID, claimed.ID, scene, deviceID)
 }
 
 // VisitQR records a visit through a mini-program code. WeChat gives such a
@@ -127,12 +128,12 @@ func (s *Service) Visit(ctx context.Context, visitorID, tok string, scene Scene)
 // carries QRScene(share id) instead: 74 random bits of a UUIDv7 that only
 // the share's row can confirm, as unguessable as a token's MAC is
 // unforgeable for this purpose (a visit credits nothing by itself).
-func (s *Service) VisitQR(ctx context.Context, visitorID, qrScene string, scene Scene) (Opened, error) {
+func (s *Service) VisitQR(ctx context.Context, visitorID, qrScene string, scene Scene, deviceID string) (Opened, error) {
 	id, ok := shareIDFromQR(qrScene)
 	if !ok {
 		return Opened{}, ErrTokenInvalid
 	}
-	return s.visit(ctx, visitorID, id, scene)
+	return s.visit(ctx, visitorID, id, scene, deviceID)
 }
 
 // QRScene is the scene string of a share's mini-program code: its id
@@ -147,7 +148,7 @@ func shareIDFromQR(s string) (string, bool) {
 	return id, ids.Valid(id)
 }
 
-func (s *Service) visit(ctx context.Context, visitorID, shareID string, scene Scene) (Opened, error) {
+func (s *Service) visit(ctx context.Context, visitorID, shareID string, scene Scene, deviceID string) (Opened, error) {
 	// The row, not the link, is the record: a valid token whose row is
 	// gone (a restored backup) credits nothing.
 	sh, err := s.Store.ShareByID(ctx, shareID)
@@ -172,7 +173,7 @@ func (s *Service) visit(ctx context.Context, visitorID, shareID string, scene Sc
 	if len(recent) >= MaxVisitsPerHour {
 		return Opened{}, ErrTooManyVisits
 	}
-	v := Visit{ID: ids.New(), ShareID: sh.ID, VisitorID: visitorID, Scene: scene,
+	v := Visit{ID: ids.New(), ShareID: sh.ID, VisitorID: visitorID, DeviceID: deviceID, Scene: scene,
 		Own: visitorID == sh.SharerID, At: now}
 	if err := s.Store.AddShareVisit(ctx, &v); err != nil {
 		return Opened{}, err

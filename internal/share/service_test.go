@@ -79,7 +79,7 @@ func (f *fixture) share(sharer string, kind share.TargetKind, target, activity, 
 func (f *fixture) visit(visitor, tok string) {
 	f.t.Helper()
 	f.clock.Advance(time.Minute)
-	if _, err := f.svc.Visit(context.Background(), visitor, tok, share.ShareCard); err != nil {
+	if _, err := f.svc.Visit(context.Background(), visitor, tok, share.ShareCard, ""); err != nil {
 		f.t.Fatalf("Visit: %v", err)
 	}
 }
@@ -268,21 +268,21 @@ func TestVisitLimits(t *testing.T) {
 	ctx := context.Background()
 	ann, bob := ids.New(), ids.New()
 	m := f.share(ann, share.Product, ids.New(), "", "")
-	first, err := f.svc.Visit(ctx, bob, m.Token, share.ShareCard)
-	if err != nil {
-		t.Fatal(err)
+	first, err := f.svc.Visit(ctx, bob, m.Token, share.ShareCard, "dev-1")
+	if err != nil || first.Visit.DeviceID != "dev-1" {
+		t.Fatalf("first visit = %+v, %v; want it on dev-1", first.Visit, err)
 	}
 	f.clock.Advance(share.RepeatWindow - time.Second)
-	again, err := f.svc.Visit(ctx, bob, m.Token, share.ShareCard)
+	again, err := f.svc.Visit(ctx, bob, m.Token, share.ShareCard, "dev-1")
 	if err != nil || again.Visit != first.Visit {
 		t.Fatalf("a repeat within the window = %+v, %v; want the first visit %+v", again.Visit, err, first.Visit)
 	}
-	scan, err := f.svc.Visit(ctx, bob, m.Token, share.QRScan)
+	scan, err := f.svc.Visit(ctx, bob, m.Token, share.QRScan, "")
 	if err != nil || scan.Visit.ID == first.Visit.ID {
 		t.Fatalf("the same link from another entry = %+v, %v; want a new visit", scan.Visit, err)
 	}
 	f.clock.Advance(2 * time.Second)
-	later, err := f.svc.Visit(ctx, bob, m.Token, share.ShareCard)
+	later, err := f.svc.Visit(ctx, bob, m.Token, share.ShareCard, "")
 	if err != nil || later.Visit.ID == first.Visit.ID {
 		t.Fatalf("a repeat after the window = %+v, %v; want a new visit", later.Visit, err)
 	}
@@ -291,16 +291,16 @@ func TestVisitLimits(t *testing.T) {
 	carl := ids.New()
 	for i := range share.MaxVisitsPerHour {
 		other := f.share(ann, share.Product, ids.New(), "", "")
-		if _, err := f.svc.Visit(ctx, carl, other.Token, share.ShareCard); err != nil {
+		if _, err := f.svc.Visit(ctx, carl, other.Token, share.ShareCard, ""); err != nil {
 			t.Fatalf("visit %d: %v", i+1, err)
 		}
 	}
 	over := f.share(ann, share.Product, ids.New(), "", "")
-	if _, err := f.svc.Visit(ctx, carl, over.Token, share.ShareCard); !errs.Is(err, share.ErrTooManyVisits.Code) {
+	if _, err := f.svc.Visit(ctx, carl, over.Token, share.ShareCard, ""); !errs.Is(err, share.ErrTooManyVisits.Code) {
 		t.Fatalf("visit %d in an hour: %v; want %s", share.MaxVisitsPerHour+1, err, share.ErrTooManyVisits.Code)
 	}
 	f.clock.Advance(time.Hour)
-	if _, err := f.svc.Visit(ctx, carl, over.Token, share.ShareCard); err != nil {
+	if _, err := f.svc.Visit(ctx, carl, over.Token, share.ShareCard, ""); err != nil {
 		t.Fatalf("an hour later: %v", err)
 	}
 }

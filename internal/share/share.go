@@ -93,12 +93,16 @@ type Share struct {
 // Visit is one opening of a share link by a logged-in buyer. Every touch is
 // kept; the latest one wins the credit.
 type Visit struct {
-	ID        string    `json:"id"`
-	ShareID   string    `json:"share_id"`
-	VisitorID string    `json:"visitor_id"`
-	Scene     Scene     `json:"scene"`
-	Own       bool      `json:"own"` // the sharer opened their own link: recorded, never credited
-	At        time.Time `json:"at"`
+	ID        string `json:"id"`
+	ShareID   string `json:"share_id"`
+	VisitorID string `json:"visitor_id"`
+	// DeviceID is the device the link was opened on, when the client named
+	// it: distribution binds the visitor with it, so accounts clustered on
+	// one device show.
+	DeviceID string    `json:"device_id,omitempty"`
+	Scene    Scene     `json:"scene"`
+	Own      bool      `json:"own"` // the sharer opened their own link: recorded, never credited
+	At       time.Time `json:"at"`
 }
 
 // Touch is a visit with the share it opened.

@@ -217,8 +217,8 @@ func (s *Store) UpdatePromoter(ctx context.Context, id string, fn func(p *affili
 
 func bindingOf(ctx context.Context, q queryRower, buyerID string) (*affiliate.Binding, error) {
 	var b affiliate.Binding
-	err := q.QueryRow(ctx, `SELECT buyer_id::text, promoter_id::text, via, ref, bound_at, expires_at
-		FROM affiliate_bindings WHERE buyer_id = $1`, buyerID).Scan(&b.BuyerID, &b.PromoterID, &b.Via, &b.Ref, &b.BoundAt, &b.ExpiresAt)
+	err := q.QueryRow(ctx, `SELECT buyer_id::text, promoter_id::text, via, ref, device_id, bound_at, expires_at
+		FROM affiliate_bindings WHERE buyer_id = $1`, buyerID).Scan(&b.BuyerID, &b.PromoterID, &b.Via, &b.Ref, &b.DeviceID, &b.BoundAt, &b.ExpiresAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, affiliate.ErrNotBound
 	}
@@ -259,10 +259,11 @@ func (s *Store) Bind(ctx context.Context, b affiliate.Binding, decide func(cur, 
 		if err := decide(cur, &nb, chain); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO affiliate_bindings (buyer_id, promoter_id, via, ref, bound_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (buyer_id) DO UPDATE SET promoter_id = excluded.promoter_id,
-			via = excluded.via, ref = excluded.ref, bound_at = excluded.bound_at, expires_at = excluded.expires_at`,
-			nb.BuyerID, nb.PromoterID, string(nb.Via), nb.Ref, nb.BoundAt, nb.ExpiresAt); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO affiliate_bindings (buyer_id, promoter_id, via, ref, device_id, bound_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (buyer_id) DO UPDATE SET promoter_id = excluded.promoter_id,
+			via = excluded.via, ref = excluded.ref, device_id = excluded.device_id, bound_at = excluded.bound_at,
+			expires_at = excluded.expires_at`,
+			nb.BuyerID, nb.PromoterID, string(nb.Via), nb.Ref, nb.DeviceID, nb.BoundAt, nb.ExpiresAt); err != nil {
 			return err
 		}
 		out = &nb
@@ -645,17 +646,20 @@ func (s *Store) PromoterStats(ctx context.Context) ([]affiliate.PromoterStats, e
 		(SELECT count(DISTINCT order_id) FROM affiliate_commissions c WHERE c.promoter_id = p.id AND c.tier = 1 AND c.refunded > 0),
 		(SELECT count(DISTINCT buyer_id) FROM affiliate_commissions c WHERE c.promoter_id = p.id AND c.tier = 1 AND c.refunded > 0),
 		(SELECT count(*) FROM affiliate_sales x WHERE x.buyer_id = p.id AND x.self_buy),
+		(SELECT count(*) FROM (SELECT 1 FROM affiliate_bindings b WHERE b.promoter_id = p.id AND b.device_id <> ''
+			GROUP BY b.device_id HAVING count(*) >= $1) d),
 		(SELECT coalesce(sum(amount - reversed - clawed_back), 0)::bigint FROM affiliate_commissions c WHERE c.promoter_id = p.id),
 		(SELECT coalesce(sum(amount - reversed - settled), 0)::bigint FROM affiliate_commissions c WHERE c.promoter_id = p.id AND c.state = 'pending')
-		FROM affiliate_promoters p WHERE p.status = 'approved' ORDER BY p.id`)
+		FROM affiliate_promoters p WHERE p.status = 'approved' ORDER BY p.id`, affiliate.ClusterDownlines)
 	if err != nil {
 		return nil, errs.Wrap(err, "affiliate: promoter stats")
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (affiliate.PromoterStats, error) {
 		var x affiliate.PromoterStats
-		var d, o, ro, rb, sp int64
-		err := r.Scan(&x.PromoterID, &d, &o, &ro, &rb, &sp, &x.Earned, &x.Pending)
+		var d, o, ro, rb, sp, dc int64
+		err := r.Scan(&x.PromoterID, &d, &o, &ro, &rb, &sp, &dc, &x.Earned, &x.Pending)
 		x.Downlines, x.Orders, x.RefundedOrders, x.RefundingBuyers, x.SelfPurchases = int(d), int(o), int(ro), int(rb), int(sp)
+		x.DeviceClusters = int(dc)
 		return x, err
 	})
 	if out == nil {

@@ -52,8 +52,8 @@ func (s *Store) ShareByID(ctx context.Context, id string) (*share.Share, error) 
 }
 
 func (s *Store) AddShareVisit(ctx context.Context, v *share.Visit) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO share_visits (id, share_id, visitor_id, scene, own, at)
-		VALUES ($1, $2, $3, $4, $5, $6)`, v.ID, v.ShareID, v.VisitorID, string(v.Scene), v.Own, v.At)
+	_, err := s.pool.Exec(ctx, `INSERT INTO share_visits (id, share_id, visitor_id, device_id, scene, own, at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, v.ID, v.ShareID, v.VisitorID, v.DeviceID, string(v.Scene), v.Own, v.At)
 	return errs.Wrap(err, "share: visit")
 }
 
@@ -61,7 +61,7 @@ func (s *Store) ShareVisitsSince(ctx context.Context, visitorID string, since ti
 	if !ids.Valid(visitorID) {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, `SELECT id, share_id, scene, own, at FROM share_visits
+	rows, err := s.pool.Query(ctx, `SELECT id, share_id, device_id, scene, own, at FROM share_visits
 		WHERE visitor_id = $1 AND at > $2 ORDER BY at DESC, id DESC LIMIT $3`, visitorID, since, limit)
 	if err != nil {
 		return nil, errs.Wrap(err, "share: recent visits")
@@ -69,7 +69,7 @@ func (s *Store) ShareVisitsSince(ctx context.Context, visitorID string, since ti
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (share.Visit, error) {
 		v := share.Visit{VisitorID: visitorID}
 		var scene string
-		err := row.Scan(&v.ID, &v.ShareID, &scene, &v.Own, &v.At)
+		err := row.Scan(&v.ID, &v.ShareID, &v.DeviceID, &scene, &v.Own, &v.At)
 		v.Scene, v.At = share.Scene(scene), v.At.UTC()
 		return v, err
 	})
@@ -90,7 +90,7 @@ func (s *Store) ShareTouches(ctx context.Context, visitorID string, from, to tim
 	if !ids.Valid(visitorID) {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, `SELECT v.id, v.scene, v.at,
+	rows, err := s.pool.Query(ctx, `SELECT v.id, v.device_id, v.scene, v.at,
 			s.id, s.sharer_id, s.target_kind, s.target_id, coalesce(s.activity_id::text, ''), s.depth,
 			coalesce(s.parent_id::text, ''), s.created_at
 		FROM share_visits v JOIN shares s ON s.id = v.share_id
@@ -102,7 +102,7 @@ func (s *Store) ShareTouches(ctx context.Context, visitorID string, from, to tim
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (share.Touch, error) {
 		var t share.Touch
 		var scene, kind string
-		err := row.Scan(&t.Visit.ID, &scene, &t.Visit.At, &t.Share.ID, &t.Share.SharerID, &kind, &t.Share.TargetID,
+		err := row.Scan(&t.Visit.ID, &t.Visit.DeviceID, &scene, &t.Visit.At, &t.Share.ID, &t.Share.SharerID, &kind, &t.Share.TargetID,
 			&t.Share.ActivityID, &t.Share.Depth, &t.Share.ParentID, &t.Share.CreatedAt)
 		t.Visit.ShareID, t.Visit.VisitorID, t.Visit.Scene, t.Visit.At = t.Share.ID, visitorID, share.Scene(scene), t.Visit.At.UTC()
 		t.Share.TargetKind, t.Share.CreatedAt = share.TargetKind(kind), t.Share.CreatedAt.UTC()

@@ -205,7 +205,7 @@ func scanBinding(row interface{ Scan(...any) error }) (*affiliate.Binding, error
 	var b affiliate.Binding
 	var bound int64
 	var exp sql.NullInt64
-	if err := row.Scan(&b.BuyerID, &b.PromoterID, &b.Via, &b.Ref, &bound, &exp); err != nil {
+	if err := row.Scan(&b.BuyerID, &b.PromoterID, &b.Via, &b.Ref, &b.DeviceID, &bound, &exp); err != nil {
 		return nil, err
 	}
 	b.BoundAt, b.ExpiresAt = fromTS(bound), fromTSPtr(exp)
@@ -213,7 +213,7 @@ func scanBinding(row interface{ Scan(...any) error }) (*affiliate.Binding, error
 }
 
 func bindingOf(ctx context.Context, q querier, buyerID string) (*affiliate.Binding, error) {
-	b, err := scanBinding(q.QueryRowContext(ctx, `SELECT buyer_id, promoter_id, via, ref, bound_at, expires_at
+	b, err := scanBinding(q.QueryRowContext(ctx, `SELECT buyer_id, promoter_id, via, ref, device_id, bound_at, expires_at
 		FROM affiliate_bindings WHERE buyer_id = ?`, buyerID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, affiliate.ErrNotBound
@@ -250,10 +250,11 @@ func (s *Store) Bind(ctx context.Context, b affiliate.Binding, decide func(cur, 
 		if err := decide(cur, &nb, chain); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO affiliate_bindings (buyer_id, promoter_id, via, ref, bound_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (buyer_id) DO UPDATE SET promoter_id = excluded.promoter_id,
-			via = excluded.via, ref = excluded.ref, bound_at = excluded.bound_at, expires_at = excluded.expires_at`,
-			nb.BuyerID, nb.PromoterID, string(nb.Via), nb.Ref, ts(nb.BoundAt), tsPtr(nb.ExpiresAt))
+		_, err = tx.ExecContext(ctx, `INSERT INTO affiliate_bindings (buyer_id, promoter_id, via, ref, device_id, bound_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (buyer_id) DO UPDATE SET promoter_id = excluded.promoter_id,
+			via = excluded.via, ref = excluded.ref, device_id = excluded.device_id, bound_at = excluded.bound_at,
+			expires_at = excluded.expires_at`,
+			nb.BuyerID, nb.PromoterID, string(nb.Via), nb.Ref, nb.DeviceID, ts(nb.BoundAt), tsPtr(nb.ExpiresAt))
 		if err != nil {
 			return err
 		}
@@ -649,9 +650,11 @@ func (s *Store) PromoterStats(ctx context.Context) ([]affiliate.PromoterStats, e
 		(SELECT count(DISTINCT order_id) FROM affiliate_commissions c WHERE c.promoter_id = p.id AND c.tier = 1 AND c.refunded > 0),
 		(SELECT count(DISTINCT buyer_id) FROM affiliate_commissions c WHERE c.promoter_id = p.id AND c.tier = 1 AND c.refunded > 0),
 		(SELECT count(*) FROM affiliate_sales x WHERE x.buyer_id = p.id AND x.self_buy),
+		(SELECT count(*) FROM (SELECT 1 FROM affiliate_bindings b WHERE b.promoter_id = p.id AND b.device_id <> ''
+			GROUP BY b.device_id HAVING count(*) >= ?) d),
 		(SELECT coalesce(sum(amount - reversed - clawed_back), 0) FROM affiliate_commissions c WHERE c.promoter_id = p.id),
 		(SELECT coalesce(sum(amount - reversed - settled), 0) FROM affiliate_commissions c WHERE c.promoter_id = p.id AND c.state = 'pending')
-		FROM affiliate_promoters p WHERE p.status = 'approved' ORDER BY p.id`)
+		FROM affiliate_promoters p WHERE p.status = 'approved' ORDER BY p.id`, affiliate.ClusterDownlines)
 	if err != nil {
 		return nil, errs.Wrap(err, "affiliate: promoter stats")
 	}
@@ -660,7 +663,7 @@ func (s *Store) PromoterStats(ctx context.Context) ([]affiliate.PromoterStats, e
 	for rows.Next() {
 		var x affiliate.PromoterStats
 		if err := rows.Scan(&x.PromoterID, &x.Downlines, &x.Orders, &x.RefundedOrders, &x.RefundingBuyers,
-			&x.SelfPurchases, &x.Earned, &x.Pending); err != nil {
+			&x.SelfPurchases, &x.DeviceClusters, &x.Earned, &x.Pending); err != nil {
 			return nil, errs.Wrap(err, "affiliate: promoter stats")
 		}
 		out = append(out, x)

@@ -51,15 +51,15 @@ func (s *Store) ShareByID(ctx context.Context, id string) (*share.Share, error) 
 
 func (s *Store) AddShareVisit(ctx context.Context, v *share.Visit) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO share_visits (id, share_id, visitor_id, scene, own, at)
-			VALUES (?, ?, ?, ?, ?, ?)`, v.ID, v.ShareID, v.VisitorID, string(v.Scene), v.Own, ts(v.At))
+		_, err := tx.ExecContext(ctx, `INSERT INTO share_visits (id, share_id, visitor_id, device_id, scene, own, at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, v.ID, v.ShareID, v.VisitorID, v.DeviceID, string(v.Scene), v.Own, ts(v.At))
 		return err
 	})
 	return errs.Wrap(err, "share: visit")
 }
 
 func (s *Store) ShareVisitsSince(ctx context.Context, visitorID string, since time.Time, limit int) ([]share.Visit, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, share_id, scene, own, at FROM share_visits
+	rows, err := s.r.QueryContext(ctx, `SELECT id, share_id, device_id, scene, own, at FROM share_visits
 		WHERE visitor_id = ? AND at > ? ORDER BY at DESC, id DESC LIMIT ?`, visitorID, ts(since), limit)
 	if err != nil {
 		return nil, errs.Wrap(err, "share: recent visits")
@@ -70,7 +70,7 @@ func (s *Store) ShareVisitsSince(ctx context.Context, visitorID string, since ti
 		v := share.Visit{VisitorID: visitorID}
 		var scene string
 		var at int64
-		if err := rows.Scan(&v.ID, &v.ShareID, &scene, &v.Own, &at); err != nil {
+		if err := rows.Scan(&v.ID, &v.ShareID, &v.DeviceID, &scene, &v.Own, &at); err != nil {
 			return nil, errs.Wrap(err, "share: recent visits")
 		}
 		v.Scene, v.At = share.Scene(scene), fromTS(at)
@@ -87,7 +87,7 @@ func (s *Store) ShareVisited(ctx context.Context, visitorID, shareID string) (bo
 }
 
 func (s *Store) ShareTouches(ctx context.Context, visitorID string, from, to time.Time) ([]share.Touch, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT v.id, v.scene, v.at,
+	rows, err := s.r.QueryContext(ctx, `SELECT v.id, v.device_id, v.scene, v.at,
 			s.id, s.sharer_id, s.target_kind, s.target_id, coalesce(s.activity_id, ''), s.depth,
 			coalesce(s.parent_id, ''), s.created_at
 		FROM share_visits v JOIN shares s ON s.id = v.share_id
@@ -102,7 +102,7 @@ func (s *Store) ShareTouches(ctx context.Context, visitorID string, from, to tim
 		var t share.Touch
 		var scene, kind string
 		var vat, sat int64
-		if err := rows.Scan(&t.Visit.ID, &scene, &vat, &t.Share.ID, &t.Share.SharerID, &kind, &t.Share.TargetID,
+		if err := rows.Scan(&t.Visit.ID, &t.Visit.DeviceID, &scene, &vat, &t.Share.ID, &t.Share.SharerID, &kind, &t.Share.TargetID,
 			&t.Share.ActivityID, &t.Share.Depth, &t.Share.ParentID, &sat); err != nil {
 			return nil, errs.Wrap(err, "share: touches")
 		}

@@ -137,6 +137,56 @@ func testAffiliate(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("bindings keep their device; stats count the devices of ClusterDownlines downlines", func(t *testing.T) {
+		p, q := promoter(t, "DEV00001"), promoter(t, "DEV00002")
+		bind := func(buyer, to, device string) *affiliate.Binding {
+			t.Helper()
+			b, err := s.Bind(ctx, affiliate.Binding{BuyerID: buyer, PromoterID: to, Via: affiliate.ViaInviteCode, Ref: "c",
+				DeviceID: device, BoundAt: t0}, allow)
+			failOn(t, err)
+			return b
+		}
+		stats := func() affiliate.PromoterStats {
+			t.Helper()
+			all, err := s.PromoterStats(ctx)
+			failOn(t, err)
+			for _, x := range all {
+				if x.PromoterID == p.ID {
+					return x
+				}
+			}
+			t.Fatalf("no stats of %s in %+v", p.ID, all)
+			return affiliate.PromoterStats{}
+		}
+		var onA []string
+		for range affiliate.ClusterDownlines {
+			onA = append(onA, ids.New())
+			bind(onA[len(onA)-1], p.ID, "dev-a")
+		}
+		for range affiliate.ClusterDownlines - 1 {
+			bind(ids.New(), p.ID, "dev-b") // one short of a cluster
+		}
+		for range affiliate.ClusterDownlines {
+			bind(ids.New(), p.ID, "") // no device named: never a cluster
+		}
+		got, err := s.Binding(ctx, onA[0])
+		failOn(t, err)
+		if got.DeviceID != "dev-a" {
+			t.Fatalf("binding read back %+v, want device dev-a", got)
+		}
+		if st := stats(); st.Downlines != 3*affiliate.ClusterDownlines-1 || st.DeviceClusters != 1 {
+			t.Fatalf("stats %+v; want %d downlines, 1 device cluster", st, 3*affiliate.ClusterDownlines-1)
+		}
+		// A rebinding writes its own device: dev-a is one short now.
+		bind(onA[0], q.ID, "dev-c")
+		if got, err := s.Binding(ctx, onA[0]); err != nil || got.DeviceID != "dev-c" || got.PromoterID != q.ID {
+			t.Fatalf("rebound %+v %v; want to %s from dev-c", got, err, q.ID)
+		}
+		if st := stats(); st.DeviceClusters != 0 {
+			t.Fatalf("stats after the rebinding %+v; want no device cluster", st)
+		}
+	})
+
 	t.Run("sales: once per order; refunds once; settlement moves pending to the account", func(t *testing.T) {
 		p := promoter(t, "SAL00001")
 		orderID, buyer := ids.New(), ids.New()

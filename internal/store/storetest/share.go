@@ -101,6 +101,24 @@ func testShare(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("a visit keeps the device it was made on", func(t *testing.T) {
+		visitor := ids.New()
+		sh := newShare(t, ids.New(), "", nil, 0)
+		v := share.Visit{ID: ids.New(), ShareID: sh.ID, VisitorID: visitor, DeviceID: "dev-Ab1_:x", Scene: share.QRScan, At: at(1)}
+		failOn(t, s.AddShareVisit(ctx, &v))
+		none := visit(t, sh, visitor, 2) // no device named
+		got, err := s.ShareVisitsSince(ctx, visitor, at(0), 10)
+		failOn(t, err)
+		if !reflect.DeepEqual(got, []share.Visit{none, v}) {
+			t.Fatalf("ShareVisitsSince = %+v; want %+v then %+v", got, none, v)
+		}
+		touches, err := s.ShareTouches(ctx, visitor, at(0), at(10))
+		failOn(t, err)
+		if len(touches) != 2 || touches[0].Visit != none || touches[1].Visit != v {
+			t.Fatalf("touches = %+v; want the visits %+v, %+v", touches, none, v)
+		}
+	})
+
 	t.Run("one order, one credit", func(t *testing.T) {
 		sh := newShare(t, ids.New(), "", nil, 0)
 		c := share.Credit{OrderID: ids.New(), ShareID: sh.ID, SharerID: sh.SharerID, BuyerID: ids.New(),
