@@ -22,6 +22,7 @@ import (
 	"github.com/siyu-commerce/siyu/internal/bargain"
 	"github.com/siyu-commerce/siyu/internal/cart"
 	"github.com/siyu-commerce/siyu/internal/catalog"
+	"github.com/siyu-commerce/siyu/internal/coupon"
 	"github.com/siyu-commerce/siyu/internal/errs"
 	"github.com/siyu-commerce/siyu/internal/groupbuy"
 	"github.com/siyu-commerce/siyu/internal/httpapi"
@@ -62,6 +63,7 @@ type App struct {
 	GroupBuys  *groupbuy.Service
 	Bargains   *bargain.Service
 	Affiliates *affiliate.Service
+	Coupons    *coupon.Service
 
 	// PayGateway is the WeChat Pay v3 client; PaySandbox the simulator it
 	// talks to in sandbox mode (nil in production).
@@ -197,12 +199,13 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	a.wireGroupBuys()
 	a.wireBargains()
 	a.wireAffiliates()
+	a.wireCoupons()
 
 	a.Metrics = prometheus.NewRegistry()
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	api := httpapi.New(httpapi.Deps{
 		Catalog: a.Catalog, Carts: a.Carts, Inventory: a.Inventory, Orders: a.Orders, Identity: a.Identity,
-		Payments: a.Payments, Refunds: a.Refunds, Shares: a.Shares, GroupBuys: a.GroupBuys, Bargains: a.Bargains, Affiliates: a.Affiliates, Ledger: a.Store, PayNotifications: a.PayGateway, Audit: a.Store,
+		Payments: a.Payments, Refunds: a.Refunds, Shares: a.Shares, GroupBuys: a.GroupBuys, Bargains: a.Bargains, Affiliates: a.Affiliates, Coupons: a.Coupons, Ledger: a.Store, PayNotifications: a.PayGateway, Audit: a.Store,
 		Idempotency: a.Store, Ready: a.Ready, Logger: a.Log, Metrics: a.Metrics, Clock: a.Clock,
 		Limits: httpapi.Limits{MaxBody: cfg.MaxBody, IdempotencyWait: httpapi.DefaultLimits.IdempotencyWait},
 	})

@@ -21,6 +21,7 @@ import (
 	"github.com/siyu-commerce/siyu/internal/bargain"
 	"github.com/siyu-commerce/siyu/internal/cart"
 	"github.com/siyu-commerce/siyu/internal/catalog"
+	"github.com/siyu-commerce/siyu/internal/coupon"
 	"github.com/siyu-commerce/siyu/internal/groupbuy"
 	"github.com/siyu-commerce/siyu/internal/idempotency"
 	"github.com/siyu-commerce/siyu/internal/identity"
@@ -60,6 +61,8 @@ type Deps struct {
 	Bargains  *bargain.Service
 	// Affiliates runs distribution (分销): promoters, commissions, withdrawals.
 	Affiliates *affiliate.Service
+	// Coupons runs coupon templates, claims and their use at checkout.
+	Coupons *coupon.Service
 	// Ledger is the book as finance reads it; the HTTP layer never writes it.
 	Ledger Ledger
 	// PayNotifications verifies and decrypts the payment platform's
@@ -123,6 +126,7 @@ func newAPI(d Deps) *api {
 	a.groupBuyRoutes()
 	a.bargainRoutes()
 	a.affiliateRoutes()
+	a.couponRoutes()
 	a.callbackRoutes()
 
 	// Callbacks skip the body cap: the notification parser reads the raw

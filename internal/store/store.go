@@ -13,6 +13,7 @@ import (
 	"github.com/siyu-commerce/siyu/internal/bargain"
 	"github.com/siyu-commerce/siyu/internal/cart"
 	"github.com/siyu-commerce/siyu/internal/catalog"
+	"github.com/siyu-commerce/siyu/internal/coupon"
 	"github.com/siyu-commerce/siyu/internal/groupbuy"
 	"github.com/siyu-commerce/siyu/internal/idempotency"
 	"github.com/siyu-commerce/siyu/internal/identity"
@@ -47,6 +48,7 @@ type Engine interface {
 	groupbuy.Store
 	bargain.Store
 	affiliate.Store
+	coupon.Store
 	Ping(ctx context.Context) error
 	Migrate(ctx context.Context) (int, error)
 	Pending(ctx context.Context) (int, error)

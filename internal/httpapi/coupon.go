@@ -1,0 +1,4 @@
+package httpapi
+
+// couponRoutes registers the coupon API, buyer and admin. SKELETON.
+func (a *api) couponRoutes() {}
