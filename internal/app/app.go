@@ -126,7 +126,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		login.HTTP = &http.Client{Transport: sandbox.Transport(sim), Timeout: 5 * time.Second}
 	}
 
-	pipeline, err := pricing.New(pricing.Sale{}, pricing.Activity{}, pricing.Shipping{Fee: cfg.ShippingFee, FreeOver: cfg.FreeShippingOver})
+	pipeline, err := pricing.New(pricing.Sale{}, pricing.Activity{}, pricing.CouponStep{}, pricing.Shipping{Fee: cfg.ShippingFee, FreeOver: cfg.FreeShippingOver})
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,7 @@ type placeOrderRequest struct {
 	SKUIDs    []string      `json:"sku_ids"`
 	AddressID string        `json:"address_id"`
 	Remark    string        `json:"remark"`
+	CouponIDs []string      `json:"coupon_ids"`
 }
 
 type lineRequest struct {
@@ -71,6 +72,7 @@ func (req placeOrderRequest) toPlaceInput(buyerID string) (order.PlaceInput, err
 	if !utf8.ValidString(req.Remark) || utf8.RuneCountInString(req.Remark) > maxRemark {
 		l.Add("remark", "too_long", "remark is at most %d characters", maxRemark)
 	}
+	in.CouponIDs = checkCouponIDs(&l, req.CouponIDs)
 	return in, l.Err()
 }
 

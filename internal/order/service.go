@@ -12,6 +12,7 @@ import (
 	"github.com/siyu-commerce/siyu/internal/catalog"
 	"github.com/siyu-commerce/siyu/internal/errs"
 	"github.com/siyu-commerce/siyu/internal/jobs"
+	"github.com/siyu-commerce/siyu/internal/money"
 	"github.com/siyu-commerce/siyu/internal/outbox"
 	"github.com/siyu-commerce/siyu/internal/platform/clock"
 	"github.com/siyu-commerce/siyu/internal/platform/ids"
@@ -40,6 +41,7 @@ type Service struct {
 	Carts     cart.Store
 	Addresses Addresses
 	Pricing   *pricing.Pipeline
+	Coupons   Coupons // nil: no coupon is accepted
 	Clock     clock.Clock
 	Config    Config
 
@@ -49,6 +51,23 @@ type Service struct {
 	// and the reserved stock may only come back once no money can arrive
 	// for it. An error leaves the order as it is (the close job retries).
 	BeforeClose func(ctx context.Context, orderID string) error
+}
+
+// Coupons checks the coupons a buyer names at checkout and stores an order
+// that uses them: the coupons are marked used in the order's own
+// transaction, so a coupon is never used by two orders.
+type Coupons interface {
+	// Terms resolves the buyer's coupons for the order's SKUs into what the
+	// pricing pipeline applies; another buyer's coupon is not found.
+	Terms(ctx context.Context, buyerID string, ids []string, skus map[string]catalog.SKUWithProduct) ([]pricing.Coupon, error)
+	// CreateOrder stores d with its coupons marked used.
+	CreateOrder(ctx context.Context, d *Draft) error
+}
+
+// CouponUse is a coupon an order uses and what it saved.
+type CouponUse struct {
+	ID    string
+	Saved money.Fen
 }
 
 // LineInput is a SKU and quantity a buyer asks for.
@@ -70,6 +89,9 @@ type PlaceInput struct {
 	// Offer, set only by an activity's service, prices the lines at the
 	// activity's terms. It needs a direct buy.
 	Offer *Offer
+	// CouponIDs are coupons of the buyer's to apply; the coupon service
+	// checks them, nothing about them is taken from the client.
+	CouponIDs []string
 }
 
 // Draft is an order priced and ready to store, with what must be written
@@ -79,6 +101,8 @@ type Draft struct {
 	Order  *Order
 	Events []outbox.Event
 	Jobs   []jobs.Job
+	// Coupons are the coupons the order uses, to mark used with it.
+	Coupons []CouponUse
 }
 
 // Place prices and places an order, reserving its stock.
@@ -87,7 +111,11 @@ func (s *Service) Place(ctx context.Context, in PlaceInput) (*Order, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := PlaceError(s.Store.CreateOrder(ctx, d.Order, d.Events, d.Jobs)); err != nil {
+	create := func(ctx context.Context, d *Draft) error { return s.Store.CreateOrder(ctx, d.Order, d.Events, d.Jobs) }
+	if len(d.Coupons) > 0 {
+		create = s.Coupons.CreateOrder
+	}
+	if err := PlaceError(create(ctx, d)); err != nil {
 		return nil, err
 	}
 	return s.PayFree(ctx, d.Order)
@@ -107,6 +135,14 @@ func PlaceError(err error) error {
 func (s *Service) Prepare(ctx context.Context, in PlaceInput) (*Draft, error) {
 	if in.Offer != nil && in.FromCart {
 		return nil, errs.Field("from_cart", "offer_needs_direct_buy", "an activity's order is a direct buy, not a cart checkout")
+	}
+	if len(in.CouponIDs) > 0 && in.Offer != nil {
+		// An activity's price is its whole offer: DOMAIN.md keeps one
+		// discount from stacking on another's floor.
+		return nil, errs.Field("coupon_ids", "offer_takes_no_coupon", "an activity's order takes no coupon")
+	}
+	if len(in.CouponIDs) > 0 && s.Coupons == nil {
+		return nil, errs.Field("coupon_ids", "coupons_unavailable", "this shop takes no coupons")
 	}
 	lines, seen, err := s.requestedLines(ctx, in)
 	if err != nil {
@@ -144,7 +180,17 @@ func (s *Service) Prepare(ctx context.Context, in PlaceInput) (*Draft, error) {
 			return nil, err
 		}
 	}
-	q, err := s.Pricing.Price(ctx, priced)
+	var coupons []pricing.Coupon
+	if len(in.CouponIDs) > 0 {
+		if coupons, err = s.Coupons.Terms(ctx, in.BuyerID, in.CouponIDs, skus); err != nil {
+			return nil, err
+		}
+	}
+	q, err := s.Pricing.Price(ctx, priced, coupons...)
+	if err != nil {
+		return nil, err
+	}
+	uses, err := couponUses(q)
 	if err != nil {
 		return nil, err
 	}
@@ -175,10 +221,27 @@ func (s *Service) Prepare(ctx context.Context, in PlaceInput) (*Draft, error) {
 		})
 	}
 	return &Draft{
-		Order:  o,
-		Events: []outbox.Event{s.event(o, "", PendingPayment, "", TopicCreated)},
-		Jobs:   []jobs.Job{jobs.New(JobCloseUnpaid, o.ID, o.PayBy, jobPayload{OrderID: o.ID})},
+		Order:   o,
+		Events:  []outbox.Event{s.event(o, "", PendingPayment, "", TopicCreated)},
+		Jobs:    []jobs.Job{jobs.New(JobCloseUnpaid, o.ID, o.PayBy, jobPayload{OrderID: o.ID})},
+		Coupons: uses,
 	}, nil
+}
+
+// couponUses is what each coupon of the quote saved. A coupon that saves
+// nothing (free shipping on an order shipped free anyway) is refused rather
+// than spent for nothing.
+func couponUses(q *pricing.Quote) ([]CouponUse, error) {
+	var uses []CouponUse
+	for _, c := range q.Coupons {
+		saved := q.Savings[c.ID]
+		if saved <= 0 {
+			return nil, &errs.Error{Kind: errs.Conflict, Code: "coupon_no_saving", Field: "coupon_ids",
+				Message: "coupon " + c.ID + " saves nothing on this order"}
+		}
+		uses = append(uses, CouponUse{ID: c.ID, Saved: saved})
+	}
+	return uses, nil
 }
 
 // PayFree marks an order that costs nothing (a bargain cut to a floor of

@@ -58,6 +58,15 @@ type Quote struct {
 	Discount money.Fen `json:"discount"` // everything the steps took off the lines
 	Shipping money.Fen `json:"shipping"`
 	Total    money.Fen `json:"total"` // sum of line amounts + shipping
+
+	// Coupons are the coupons the buyer applies, as the coupon service
+	// resolved them; the coupon step applies them in this order.
+	Coupons []Coupon `json:"-"`
+	// FreeShippingBy is the free-shipping coupon the shipping step honours.
+	FreeShippingBy string `json:"-"`
+	// Savings is what each coupon saved: its line adjustments, or the
+	// shipping it waived. A coupon's budget is spent by this amount.
+	Savings map[string]money.Fen `json:"-"`
 }
 
 // Step is one stage of the pipeline.
@@ -87,9 +96,13 @@ func New(steps ...Step) (*Pipeline, error) {
 }
 
 // Price runs the pipeline over lines, which carry SKU, quantity and unit
-// list and sale prices.
-func (p *Pipeline) Price(ctx context.Context, lines []Line) (*Quote, error) {
-	q := &Quote{Lines: make([]Line, len(lines))}
+// list and sale prices, with the coupons the buyer applies (resolved by the
+// coupon service; a pipeline without a coupon step refuses them).
+func (p *Pipeline) Price(ctx context.Context, lines []Line, coupons ...Coupon) (*Quote, error) {
+	if len(coupons) > 0 && !p.has(StepCoupon) {
+		return nil, fmt.Errorf("pricing: coupons given to a pipeline without a coupon step")
+	}
+	q := &Quote{Lines: make([]Line, len(lines)), Coupons: coupons}
 	for i, l := range lines {
 		l.Amount = l.ListPrice.Mul(l.Qty)
 		l.Adjustments = nil
@@ -103,6 +116,23 @@ func (p *Pipeline) Price(ctx context.Context, lines []Line) (*Quote, error) {
 	}
 	q.total()
 	return q, nil
+}
+
+func (p *Pipeline) has(step string) bool {
+	for _, s := range p.steps {
+		if s.Name() == step {
+			return true
+		}
+	}
+	return false
+}
+
+// saved records what a coupon saved.
+func (q *Quote) saved(ref string, amount money.Fen) {
+	if q.Savings == nil {
+		q.Savings = map[string]money.Fen{}
+	}
+	q.Savings[ref] += amount
 }
 
 func (q *Quote) total() {

@@ -39,7 +39,8 @@ func (Activity) Apply(_ context.Context, q *Quote) error {
 	return nil
 }
 
-// Shipping charges a flat fee, waived when the goods cost at least FreeOver.
+// Shipping charges a flat fee, waived when the goods cost at least FreeOver
+// or when the buyer applies a free-shipping coupon.
 type Shipping struct {
 	Fee      money.Fen
 	FreeOver money.Fen // 0: never free
@@ -54,6 +55,10 @@ func (s Shipping) Apply(_ context.Context, q *Quote) error {
 	}
 	q.Shipping = s.Fee
 	if s.FreeOver > 0 && goods >= s.FreeOver {
+		q.Shipping = 0
+	}
+	if q.FreeShippingBy != "" && q.Shipping > 0 {
+		q.saved(q.FreeShippingBy, q.Shipping)
 		q.Shipping = 0
 	}
 	return nil
