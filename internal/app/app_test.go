@@ -13,6 +13,7 @@ import (
 	"github.com/siyu-commerce/siyu/internal/demo"
 	"github.com/siyu-commerce/siyu/internal/identity"
 	"github.com/siyu-commerce/siyu/internal/inventory"
+	"github.com/siyu-commerce/siyu/internal/money"
 	"github.com/siyu-commerce/siyu/internal/order"
 	"github.com/siyu-commerce/siyu/internal/platform/config"
 	"github.com/siyu-commerce/siyu/internal/share"
@@ -255,4 +256,25 @@ func TestShareKey(t *testing.T) {
 		c.Close()
 		t.Fatal("a malformed SIYU_SHARE_KEY was accepted")
 	}
+}
+
+// stockedSKU puts one product of one SKU (list and sale price as given) on
+// sale in a category of its own, with a million units online, and returns
+// the SKU's id: the shop an activity's tests sell from.
+func stockedSKU(t testing.TB, a *apptest.App, category string, list, sale money.Fen) string {
+	t.Helper()
+	ctx := context.Background()
+	cat, err := a.Catalog.CreateCategory(ctx, catalog.NewCategory{Name: category})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := a.Catalog.CreateProduct(ctx, catalog.NewProduct{CategoryID: cat.ID, Title: "龙井", Status: catalog.OnSale,
+		SKUs: []catalog.NewSKU{{Specs: []catalog.Spec{{Name: "weight", Value: "50g"}}, ListPrice: list, SalePrice: sale}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Inventory.Adjust(ctx, p.SKUs[0].ID, inventory.Online, 1_000_000, inventory.Receive, "stock"); err != nil {
+		t.Fatal(err)
+	}
+	return p.SKUs[0].ID
 }

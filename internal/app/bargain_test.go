@@ -9,10 +9,8 @@ import (
 
 	"github.com/siyu-commerce/siyu/internal/app/apptest"
 	"github.com/siyu-commerce/siyu/internal/bargain"
-	"github.com/siyu-commerce/siyu/internal/catalog"
 	"github.com/siyu-commerce/siyu/internal/errs"
 	"github.com/siyu-commerce/siyu/internal/identity"
-	"github.com/siyu-commerce/siyu/internal/inventory"
 	"github.com/siyu-commerce/siyu/internal/money"
 	"github.com/siyu-commerce/siyu/internal/order"
 	"github.com/siyu-commerce/siyu/internal/platform/config"
@@ -33,20 +31,8 @@ var bargainCodeSeq int
 func newBargainShop(t testing.TB, engine apptest.Engine, mod func(*config.Config)) *bargainShop {
 	t.Helper()
 	a := apptest.New(t, engine, mod)
-	ctx := context.Background()
-	cat, err := a.Catalog.CreateCategory(ctx, catalog.NewCategory{Name: "bargain"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := a.Catalog.CreateProduct(ctx, catalog.NewProduct{CategoryID: cat.ID, Title: "龙井", Status: catalog.OnSale,
-		SKUs: []catalog.NewSKU{{Specs: []catalog.Spec{{Name: "weight", Value: "50g"}}, ListPrice: 5999, SalePrice: 4999}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Inventory.Adjust(ctx, p.SKUs[0].ID, inventory.Online, 1_000_000, inventory.Receive, "stock"); err != nil {
-		t.Fatal(err)
-	}
-	return &bargainShop{app: a, sku: p.SKUs[0].ID}
+	sku := stockedSKU(t, a, "bargain", 5999, 4999)
+	return &bargainShop{app: a, sku: sku}
 }
 
 // buyers logs in n buyers with an address each. Their accounts are as old

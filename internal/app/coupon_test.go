@@ -6,13 +6,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/siyu-commerce/siyu/internal/app/apptest"
-	"github.com/siyu-commerce/siyu/internal/catalog"
 	"github.com/siyu-commerce/siyu/internal/coupon"
 	"github.com/siyu-commerce/siyu/internal/errs"
 	"github.com/siyu-commerce/siyu/internal/identity"
-	"github.com/siyu-commerce/siyu/internal/inventory"
+	"github.com/siyu-commerce/siyu/internal/money"
 	"github.com/siyu-commerce/siyu/internal/order"
 )
 
@@ -26,20 +26,8 @@ type couponShop struct {
 func newCouponShop(t *testing.T, engine apptest.Engine) *couponShop {
 	t.Helper()
 	a := apptest.New(t, engine, nil)
-	ctx := context.Background()
-	cat, err := a.Catalog.CreateCategory(ctx, catalog.NewCategory{Name: "tea"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := a.Catalog.CreateProduct(ctx, catalog.NewProduct{CategoryID: cat.ID, Title: "龙井", Status: catalog.OnSale,
-		SKUs: []catalog.NewSKU{{Specs: []catalog.Spec{{Name: "weight", Value: "50g"}}, ListPrice: 2599, SalePrice: 1999}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Inventory.Adjust(ctx, p.SKUs[0].ID, inventory.Online, 1_000_000, inventory.Receive, "stock"); err != nil {
-		t.Fatal(err)
-	}
-	return &couponShop{app: a, sku: p.SKUs[0].ID}
+	sku := stockedSKU(t, a, "tea", 2599, 1999)
+	return &couponShop{app: a, sku: sku}
 }
 
 var couponBuyerSeq atomic.Int64
@@ -234,6 +222,59 @@ func TestCouponBudgetAndNewUser(t *testing.T) {
 			if _, err := s.app.Coupons.Claim(ctx, b2, nu.ID); err != nil {
 				t.Fatalf("a new buyer: %v", err)
 			}
+		})
+	}
+}
+
+// TestCouponBackWhenUnpaidOrderCloses: an order that used a coupon is left
+// unpaid; once its pay window has passed, the close job closes it and the
+// order.closed consumer gives the coupon and its saving back, once.
+func TestCouponBackWhenUnpaidOrderCloses(t *testing.T) {
+	for _, e := range apptest.Engines() {
+		t.Run(string(e), func(t *testing.T) {
+			s := newCouponShop(t, e)
+			a, ctx := s.app, context.Background()
+			tpl := s.template(t, func(in *coupon.NewTemplate) { in.Budget = 1000 })
+			buyer, addr := s.buyer(t)
+			c, err := a.Coupons.Claim(ctx, buyer, tpl.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, err := s.place(buyer, addr, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check := func(status order.Status, state coupon.State, spent money.Fen) {
+				t.Helper()
+				got, err := a.Store.Order(ctx, o.ID)
+				if err != nil || got.Status != status {
+					t.Fatalf("order %v, %v; want %s", got.Status, err, status)
+				}
+				page, err := a.Coupons.Coupons(ctx, coupon.CouponFilter{BuyerID: buyer})
+				if err != nil || len(page.Coupons) != 1 || page.Coupons[0].State != state {
+					t.Fatalf("the buyer's coupons %+v, %v; want one %s", page.Coupons, err, state)
+				}
+				if tp, err := a.Coupons.Template(ctx, tpl.ID); err != nil || tp.Spent != spent {
+					t.Fatalf("template spent %d, %v; want %d", tp.Spent, err, spent)
+				}
+			}
+			check(order.PendingPayment, coupon.Used, 500)
+
+			a.Clock.Advance(a.Config.PayWindow - time.Minute)
+			a.Drain(t)
+			check(order.PendingPayment, coupon.Used, 500)
+
+			a.Clock.Advance(2 * time.Minute)
+			a.Drain(t)
+			check(order.Closed, coupon.Available, 0)
+			a.Drain(t)
+			check(order.Closed, coupon.Available, 0)
+
+			// Available again: the buyer's next order may use it.
+			if _, err := s.place(buyer, addr, c.ID); err != nil {
+				t.Fatalf("the restored coupon: %v", err)
+			}
+			check(order.Closed, coupon.Used, 500)
 		})
 	}
 }

@@ -11,11 +11,9 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/siyu-commerce/siyu/internal/app/apptest"
-	"github.com/siyu-commerce/siyu/internal/catalog"
 	"github.com/siyu-commerce/siyu/internal/errs"
 	"github.com/siyu-commerce/siyu/internal/groupbuy"
 	"github.com/siyu-commerce/siyu/internal/identity"
-	"github.com/siyu-commerce/siyu/internal/inventory"
 	"github.com/siyu-commerce/siyu/internal/order"
 	"github.com/siyu-commerce/siyu/internal/payment"
 	"github.com/siyu-commerce/siyu/internal/refund"
@@ -38,21 +36,9 @@ var gbCodeSeq atomic.Int64
 func newGBShop(t testing.TB, engine apptest.Engine, change func(in *groupbuy.ActivityInput)) *gbShop {
 	t.Helper()
 	a := apptest.New(t, engine, nil)
-	ctx := context.Background()
-	cat, err := a.Catalog.CreateCategory(ctx, catalog.NewCategory{Name: "group buy"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := a.Catalog.CreateProduct(ctx, catalog.NewProduct{CategoryID: cat.ID, Title: "龙井", Status: catalog.OnSale,
-		SKUs: []catalog.NewSKU{{Specs: []catalog.Spec{{Name: "weight", Value: "50g"}}, ListPrice: 2599, SalePrice: 1999}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Inventory.Adjust(ctx, p.SKUs[0].ID, inventory.Online, 1_000_000, inventory.Receive, "stock"); err != nil {
-		t.Fatal(err)
-	}
-	s := &gbShop{app: a, sku: p.SKUs[0].ID}
-	now := a.Clock.Now()
+	sku := stockedSKU(t, a, "group buy", 2599, 1999)
+	s := &gbShop{app: a, sku: sku}
+	ctx, now := context.Background(), a.Clock.Now()
 	in := groupbuy.ActivityInput{
 		Title: "三人团 · 龙井", Rules: "三人成团，24 小时内未成团自动全额退款；成团价更低时自动退还差价。",
 		ShareNotice: "好友参与活动可能需要付费", StartsAt: now, EndsAt: now.Add(5 * 24 * time.Hour), TeamSize: 3,
