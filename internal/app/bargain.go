@@ -11,13 +11,14 @@ import (
 // wireBargains builds the bargain service with DOMAIN.md's defaults (the
 // 8-12 hour window, 10 by default; the fraud thresholds of
 // bargain.DefaultConfig), lets the job runner expire bargains and the
-// dispatcher free the order of a bargain whose order closed unpaid, and
+// dispatcher free the order of a bargain whose order closed unpaid and issue
+// helpers their reward coupons (its Coupons are set by wireCoupons), and
 // lets a bargain be shared only while it is open: a share of a finished
 // bargain would ask friends to help for nothing.
 func (a *App) wireBargains() {
 	a.Bargains = &bargain.Service{
 		Store: a.Store, Catalog: a.Store, Orders: a.Orders, Buyers: a.Store, Clock: a.Clock,
-		Config: bargain.DefaultConfig,
+		Config: bargain.DefaultConfig, Log: a.Log,
 	}
 	a.Bargains.RegisterJobs(a.Jobs)
 	a.Bargains.RegisterConsumers(a.Events)

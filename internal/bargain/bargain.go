@@ -66,13 +66,19 @@ const (
 // HelpStatuses lists every help status.
 var HelpStatuses = []HelpStatus{Applied, Held, Rejected}
 
-// Reward is what a helper gets for a help. Coupons arrive with a later
-// capability: the reward is recorded, carried by the bargain.helped event for
-// the CRM to grant, and measured by the compliance lint (at most 30% of the
-// regular price).
+// Reward is what a helper gets for a help whose cut is applied: it is
+// carried by the bargain.helped event and measured by the compliance lint (at
+// most 30% of the regular price). A reward may name a recall coupon template:
+// each applied help then issues the helper one coupon of it, best effort (a
+// template run out gives none, and the help stands; see RegisterConsumers).
 type Reward struct {
+	// Value is what the lint measures: as given, or the most a coupon of
+	// the template saves (RewardCoupon.MaxSaving) when none is given.
 	Value       money.Fen `json:"value"`
 	Description string    `json:"description"`
+	// CouponTemplateID names a coupon template of issue mode recall; ""
+	// for a reward with no coupon.
+	CouponTemplateID string `json:"coupon_template_id,omitempty"`
 }
 
 // Activity is an operator's bargain activity on one SKU.

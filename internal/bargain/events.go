@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/siyu-commerce/siyu/internal/errs"
@@ -16,7 +17,7 @@ import (
 // Topics of the events a bargain writes.
 const (
 	TopicOpened    = "bargain.opened"
-	TopicHelped    = "bargain.helped" // a cut applied; carries the helper's reward for the CRM to grant
+	TopicHelped    = "bargain.helped" // a cut applied; carries the helper's reward (its coupon issued by RegisterConsumers)
 	TopicSucceeded = "bargain.succeeded"
 	TopicExpired   = "bargain.expired"
 	TopicHelpHeld  = "bargain.help_held" // a help flagged for an operator
@@ -85,9 +86,44 @@ func (s *Service) RegisterJobs(r *jobs.Runner) {
 // cancelled), so the buyer may order again before the bargain's deadline
 // and the activity's unit goes back to the quota. Delivered twice, it frees
 // once: the store frees only the order the bargain still names.
+//
+// It also issues a helper the coupon their reward names, on bargain.helped:
+// that event is written only when a help's cut is applied (at once, or when
+// an operator approves a held help), so a held help gets its coupon on
+// approval and a rejected one never. The help's id is the issue's key:
+// delivered twice, it issues one coupon.
 func (s *Service) RegisterConsumers(d *outbox.Dispatcher) {
 	d.On(order.TopicClosed, s.freeOrder)
 	d.On(order.TopicCancelled, s.freeOrder)
+	d.On(TopicHelped, s.rewardHelper)
+}
+
+// rewardHelper issues the helper's coupon. The reward is best effort: a
+// template that cannot issue (its quantity or budget run out, ended, the
+// helper at its per-buyer limit) gives nothing, and the help still stands;
+// the refusal is logged, not retried, for it would refuse again.
+func (s *Service) rewardHelper(ctx context.Context, e outbox.Event) error {
+	var ev Event
+	if err := json.Unmarshal(e.Payload, &ev); err != nil {
+		return fmt.Errorf("bargain: helped event %s: %w", e.ID, err)
+	}
+	if ev.Reward == nil || ev.Reward.CouponTemplateID == "" || ev.HelpID == "" {
+		return nil
+	}
+	if s.Coupons == nil {
+		return errs.E(errs.Unavailable, "coupons_unavailable", "bargain: no coupon service to issue rewards")
+	}
+	err := s.Coupons.IssueReward(ctx, ev.Reward.CouponTemplateID, ev.HelperID, ev.HelpID)
+	if e, ok := errs.As(err); ok && e.Kind != errs.Internal && e.Kind != errs.Unavailable {
+		log := s.Log
+		if log == nil {
+			log = slog.Default()
+		}
+		log.WarnContext(ctx, "bargain: helper reward coupon not issued", "help_id", ev.HelpID, "helper_id", ev.HelperID,
+			"bargain_id", ev.BargainID, "coupon_template_id", ev.Reward.CouponTemplateID, "code", e.Code)
+		return nil
+	}
+	return err
 }
 
 func (s *Service) freeOrder(ctx context.Context, e outbox.Event) error {

@@ -121,7 +121,10 @@ type ActivityInput struct {
 // activityTerms checks in against the rules and the SKU it names (nil when
 // there is no such SKU) and returns the terms it sets, reporting every field
 // error at once.
-func (c Config) activityTerms(in ActivityInput, sku *catalog.SKU) (Activity, error) {
+//
+// tpl is the coupon template the reward names (nil when it names none or
+// one that does not exist).
+func (c Config) activityTerms(in ActivityInput, sku *catalog.SKU, tpl *RewardCoupon) (Activity, error) {
 	var l errs.List
 	text := func(field, s string, min, max int) string {
 		s = strings.TrimSpace(s)
@@ -167,13 +170,48 @@ func (c Config) activityTerms(in ActivityInput, sku *catalog.SKU) (Activity, err
 		l.Add("quota", "out_of_range", "quota must be from 1 to %d units", MaxQuota)
 	}
 	if r := in.Reward; r != nil {
-		desc := text("reward.description", r.Description, 1, MaxRewardText)
-		if r.Value < 1 || r.Value > MaxPrice {
-			l.Add("reward.value", "out_of_range", "reward.value must be from 1 to %d fen", MaxPrice)
-		}
-		a.Reward = &Reward{Value: r.Value, Description: desc}
+		a.Reward = rewardTerms(&l, text, r, tpl)
 	}
 	return a, l.Err()
+}
+
+// rewardTerms checks a reward and the coupon template it names. A coupon
+// reward's value, unless given, is the most one coupon of the template
+// saves, so the lint measures what the helper really gets; its description,
+// unless given, is the template's name.
+func rewardTerms(l *errs.List, text func(field, s string, min, max int) string, r *Reward, tpl *RewardCoupon) *Reward {
+	out := &Reward{Value: r.Value, CouponTemplateID: r.CouponTemplateID}
+	desc := r.Description
+	badTemplate := false
+	if r.CouponTemplateID != "" {
+		badTemplate = tpl == nil || !tpl.Recall
+		switch {
+		case tpl == nil:
+			l.Add("reward.coupon_template_id", "coupon_template_not_found", "no such coupon template")
+		case !tpl.Recall:
+			// A claimable template's coupon is anyone's for the asking:
+			// helping would earn nothing, and the lint would measure a
+			// reward that is not one.
+			l.Add("reward.coupon_template_id", "coupon_template_not_recall",
+				"a reward's coupon template must be of issue mode recall (issued by the shop, not claimed)")
+		default:
+			if r.Value == 0 {
+				out.Value = tpl.MaxSaving
+			}
+			if strings.TrimSpace(desc) == "" {
+				desc = tpl.Name
+			}
+		}
+	}
+	// A missing description would have been the template's name: the
+	// template's own error says all there is to say.
+	if !badTemplate || strings.TrimSpace(desc) != "" {
+		out.Description = text("reward.description", desc, 1, MaxRewardText)
+	}
+	if (r.CouponTemplateID == "" || r.Value != 0) && (r.Value < 1 || r.Value > MaxPrice) {
+		l.Add("reward.value", "out_of_range", "reward.value must be from 1 to %d fen", MaxPrice)
+	}
+	return out
 }
 
 // checkPrices checks the prices and the helpers against each other and the

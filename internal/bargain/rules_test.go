@@ -25,7 +25,7 @@ func ptr[T any](v T) *T { return &v }
 func TestActivityTerms(t *testing.T) {
 	sku := &catalog.SKU{ListPrice: 5999, SalePrice: 4999}
 	c := DefaultConfig
-	a, err := c.activityTerms(goodInput(), sku)
+	a, err := c.activityTerms(goodInput(), sku, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestActivityTerms(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			in := goodInput()
 			tc.change(&in)
-			_, err := c.activityTerms(in, tc.sku)
+			_, err := c.activityTerms(in, tc.sku, nil)
 			var got []string
 			for _, f := range errs.Fields(err) {
 				got = append(got, f.Field)
@@ -82,7 +82,46 @@ func TestActivityTerms(t *testing.T) {
 	in.Rules, in.ShareNotice, in.MaxDepth, in.ShowSchedule = "", "", ptr(5), ptr(false)
 	in.EndsAt = in.StartsAt.Add(30 * 24 * time.Hour)
 	in.Reward = &Reward{Value: 4000, Description: "大额券"}
-	if _, err := c.activityTerms(in, sku); err != nil {
+	if _, err := c.activityTerms(in, sku, nil); err != nil {
 		t.Fatalf("a non-compliant draft was refused: %v", err)
+	}
+}
+
+func TestRewardTerms(t *testing.T) {
+	sku := &catalog.SKU{ListPrice: 5999, SalePrice: 4999}
+	recall := &RewardCoupon{Name: "帮砍红包", Recall: true, MaxSaving: 800}
+	const tpl = "0190d7f6-0000-7000-8000-0000000000c1"
+	for _, tc := range []struct {
+		name   string
+		reward Reward
+		tpl    *RewardCoupon
+		want   *Reward // nil: refused
+		code   string
+	}{
+		{"the template's value and name", Reward{CouponTemplateID: tpl}, recall,
+			&Reward{Value: 800, Description: "帮砍红包", CouponTemplateID: tpl}, ""},
+		{"an explicit value and description kept", Reward{Value: 300, Description: "3 元", CouponTemplateID: tpl}, recall,
+			&Reward{Value: 300, Description: "3 元", CouponTemplateID: tpl}, ""},
+		{"free shipping in a shop that ships free is worth 0", Reward{CouponTemplateID: tpl}, &RewardCoupon{Name: "包邮", Recall: true},
+			&Reward{Value: 0, Description: "包邮", CouponTemplateID: tpl}, ""},
+		{"not recall", Reward{CouponTemplateID: tpl}, &RewardCoupon{Name: "x", MaxSaving: 100}, nil, "coupon_template_not_recall"},
+		{"no such template", Reward{CouponTemplateID: tpl}, nil, nil, "coupon_template_not_found"},
+		{"no template, no value", Reward{Description: "红包"}, nil, nil, "out_of_range"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := goodInput()
+			in.Reward = &tc.reward
+			a, err := DefaultConfig.activityTerms(in, sku, tc.tpl)
+			if tc.want != nil {
+				if err != nil || a.Reward == nil || *a.Reward != *tc.want {
+					t.Fatalf("reward %+v, %v; want %+v", a.Reward, err, tc.want)
+				}
+				return
+			}
+			fields := errs.Fields(err)
+			if len(fields) != 1 || fields[0].Code != tc.code {
+				t.Fatalf("%v; want one error %s", err, tc.code)
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package bargain
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/siyu-commerce/siyu/internal/catalog"
@@ -9,6 +10,7 @@ import (
 	"github.com/siyu-commerce/siyu/internal/errs"
 	"github.com/siyu-commerce/siyu/internal/identity"
 	"github.com/siyu-commerce/siyu/internal/jobs"
+	"github.com/siyu-commerce/siyu/internal/money"
 	"github.com/siyu-commerce/siyu/internal/order"
 	"github.com/siyu-commerce/siyu/internal/outbox"
 	"github.com/siyu-commerce/siyu/internal/platform/clock"
@@ -33,14 +35,44 @@ type Buyers interface {
 	Buyer(ctx context.Context, id string) (*identity.Buyer, error)
 }
 
+// RewardCoupon is what the bargain reads of the coupon template a reward
+// names.
+type RewardCoupon struct {
+	Name string
+	// Recall: the shop issues its coupons to named buyers; nobody claims
+	// them, so a helper gets one only by helping.
+	Recall bool
+	// MaxSaving is the most one coupon of it can save.
+	MaxSaving money.Fen
+}
+
+// Coupons is what the bargain asks of the coupon capability, so that neither
+// package imports the other: read a template a reward names, and issue a
+// helper one coupon of it.
+type Coupons interface {
+	// RewardCoupon reads a template; nil (and no error) if there is none.
+	RewardCoupon(ctx context.Context, templateID string) (*RewardCoupon, error)
+	// IssueReward issues buyerID one coupon of the template, once per key:
+	// a second call with the same key issues nothing and succeeds. A
+	// template that cannot issue (run out, ended) refuses with an
+	// *errs.Error that is not Internal.
+	IssueReward(ctx context.Context, templateID, buyerID, key string) error
+}
+
 // Service runs the bargain rules.
 type Service struct {
 	Store   Store
 	Catalog Catalog
 	Orders  Orders
 	Buyers  Buyers
+	// Coupons issues the rewards that name a coupon template; nil refuses
+	// such rewards.
+	Coupons Coupons
 	Clock   clock.Clock
 	Config  Config
+	// Log records the coupon rewards that could not be issued; nil logs
+	// to slog.Default().
+	Log *slog.Logger
 }
 
 func (s *Service) config() Config { return s.Config.withDefaults() }
@@ -70,7 +102,20 @@ func (s *Service) terms(ctx context.Context, in ActivityInput) (Activity, error)
 	if sp != nil {
 		sku = &sp.SKU
 	}
-	return s.config().activityTerms(in, sku)
+	tpl, err := s.rewardCoupon(ctx, in.Reward)
+	if err != nil {
+		return Activity{}, err
+	}
+	return s.config().activityTerms(in, sku, tpl)
+}
+
+// rewardCoupon reads the coupon template a reward names; nil if it names
+// none, or one that does not exist.
+func (s *Service) rewardCoupon(ctx context.Context, r *Reward) (*RewardCoupon, error) {
+	if r == nil || r.CouponTemplateID == "" || s.Coupons == nil || !ids.Valid(r.CouponTemplateID) {
+		return nil, nil
+	}
+	return s.Coupons.RewardCoupon(ctx, r.CouponTemplateID)
 }
 
 // CreateActivity records a draft activity.

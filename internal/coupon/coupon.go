@@ -152,6 +152,10 @@ type ClaimInput struct {
 	PerBuyer    int
 	NewUserOnly bool // the buyer must have no paid order
 	Now         time.Time
+	// Key, when not "", makes the issue once only: a coupon already
+	// issued with the key refuses the claim with ErrIssued, and nothing
+	// is counted.
+	Key string
 }
 
 // TemplateFilter selects templates, newest first.
@@ -205,8 +209,8 @@ type Store interface {
 	// changes nothing.
 	EndCouponTemplate(ctx context.Context, id string, at time.Time) (*Template, error)
 	// ClaimCoupon takes one of the template's coupons for the buyer and
-	// inserts c, or refuses with ErrSoldOut, ErrLimitReached, ErrNotNewUser
-	// or the template's own state.
+	// inserts c, or refuses with ErrSoldOut, ErrLimitReached, ErrNotNewUser,
+	// ErrIssued (in.Key used already) or the template's own state.
 	ClaimCoupon(ctx context.Context, c *Coupon, in ClaimInput) error
 	// CouponsByID reads coupons (with their terms); ids not found are left out.
 	CouponsByID(ctx context.Context, ids []string) ([]Coupon, error)

@@ -19,4 +19,6 @@ var (
 	ErrBudgetExhausted  = &errs.Error{Kind: errs.Conflict, Code: "coupon_budget_exhausted", Field: "coupon_ids", Message: "this coupon's budget is spent"}
 	ErrStacking         = &errs.Error{Kind: errs.Invalid, Code: "coupon_stacking", Field: "coupon_ids", Message: "an order takes at most one discount coupon and one free-shipping coupon"}
 	ErrBadCursor        = errs.Field("cursor", "invalid_cursor", "the cursor is not valid")
+	// ErrIssued: a coupon was issued with the claim's key already.
+	ErrIssued = errs.E(errs.Conflict, "coupon_already_issued", "this coupon was issued already")
 )

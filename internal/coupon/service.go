@@ -81,7 +81,30 @@ func (s *Service) Claim(ctx context.Context, buyerID, templateID string) (*Coupo
 	return s.claim(ctx, t, buyerID)
 }
 
+// IssueOnce gives buyerID one coupon of a recall template, once per key
+// (a bargain help's id, say): issued is false, with no error, when a coupon
+// was issued with the key already. The template refuses as in Issue
+// (ErrSoldOut, ErrLimitReached, ErrTemplateEnded, ...).
+func (s *Service) IssueOnce(ctx context.Context, templateID, buyerID, key string) (issued bool, err error) {
+	t, err := s.Store.CouponTemplate(ctx, templateID)
+	if err != nil {
+		return false, err
+	}
+	if t.Mode != Recall {
+		return false, ErrNotRecall
+	}
+	_, err = s.claimKeyed(ctx, t, buyerID, key)
+	if err == ErrIssued {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 func (s *Service) claim(ctx context.Context, t *Template, buyerID string) (*Coupon, error) {
+	return s.claimKeyed(ctx, t, buyerID, "")
+}
+
+func (s *Service) claimKeyed(ctx context.Context, t *Template, buyerID, key string) (*Coupon, error) {
 	now := s.Clock.Now()
 	if t.Status != Active {
 		return nil, ErrTemplateEnded
@@ -93,7 +116,7 @@ func (s *Service) claim(ctx context.Context, t *Template, buyerID string) (*Coup
 	c := &Coupon{ID: ids.New(), TemplateID: t.ID, BuyerID: buyerID, Terms: t.Terms, State: Available,
 		ValidFrom: from, ValidUntil: until, ClaimedAt: now}
 	err := s.Store.ClaimCoupon(ctx, c, ClaimInput{TemplateID: t.ID, BuyerID: buyerID, PerBuyer: t.PerBuyer,
-		NewUserOnly: t.Mode == NewUser, Now: now})
+		NewUserOnly: t.Mode == NewUser, Now: now, Key: key})
 	if err != nil {
 		return nil, err
 	}

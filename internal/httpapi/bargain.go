@@ -69,8 +69,9 @@ type bargainActivityRequest struct {
 }
 
 type bargainRewardRequest struct {
-	Value       money.Fen `json:"value"`
-	Description string    `json:"description"`
+	Value            money.Fen `json:"value"`
+	Description      string    `json:"description"`
+	CouponTemplateID string    `json:"coupon_template_id"`
 }
 
 // toActivityInput parses the times; the bargain rules judge the rest.
@@ -94,7 +95,8 @@ func (req bargainActivityRequest) toActivityInput() (bargain.ActivityInput, erro
 		ShowSchedule: req.ShowSchedule, MaxDepth: req.MaxDepth,
 	}
 	if req.Reward != nil {
-		in.Reward = &bargain.Reward{Value: req.Reward.Value, Description: req.Reward.Description}
+		in.Reward = &bargain.Reward{Value: req.Reward.Value, Description: req.Reward.Description,
+			CouponTemplateID: req.Reward.CouponTemplateID}
 	}
 	return in, l.Err()
 }

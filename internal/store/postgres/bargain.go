@@ -29,10 +29,12 @@ import (
 
 const (
 	bargainActivityColumns = `id, title, rules, share_notice, status, starts_at, ends_at, sku_id, from_price,
-	floor_price, helpers, bargain_hours, reward_value, reward_description, buy_at_current, pay_hours, quota, sold,
+	floor_price, helpers, bargain_hours, reward_value, reward_description, reward_coupon_template_id,
+	buy_at_current, pay_hours, quota, sold,
 	per_buyer_limit, show_schedule, max_depth, created_at, updated_at, published_at, ended_at`
 	bargainColumns = `id, activity_id, initiator_id, sku_id, from_price, floor_price, schedule, cuts, price, status,
-	buy_at_current, pay_hours, reward_value, reward_description, coalesce(order_id::text, ''), expires_at, order_by,
+	buy_at_current, pay_hours, reward_value, reward_description, reward_coupon_template_id, coalesce(order_id::text, ''),
+	expires_at, order_by,
 	succeeded_at, expired_at, created_at, updated_at`
 	bargainHelpColumns = `id, bargain_id, helper_id, helper_since, device_id, ip, slot, amount, status, reasons,
 	created_at, decided_at, decided_by`
@@ -49,18 +51,20 @@ const (
 // serialises two unrelated names a little, it never lets two of one name in.
 const bargainLock = `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`
 
-func bargainReward(value int64, desc string) *bargain.Reward {
-	if value == 0 {
+// bargainReward is the reward the columns hold: none when they hold neither
+// a value nor a coupon (a free-shipping coupon may be worth 0 to the lint).
+func bargainReward(value int64, desc, couponTemplateID string) *bargain.Reward {
+	if value == 0 && couponTemplateID == "" {
 		return nil
 	}
-	return &bargain.Reward{Value: money.Fen(value), Description: desc}
+	return &bargain.Reward{Value: money.Fen(value), Description: desc, CouponTemplateID: couponTemplateID}
 }
 
-func bargainRewardColumns(r *bargain.Reward) (int64, string) {
+func bargainRewardColumns(r *bargain.Reward) (int64, string, string) {
 	if r == nil {
-		return 0, ""
+		return 0, "", ""
 	}
-	return int64(r.Value), r.Description
+	return int64(r.Value), r.Description, r.CouponTemplateID
 }
 
 // bargainUTC puts times pgx read (in the local zone) in UTC.
@@ -74,27 +78,28 @@ func bargainUTC(ts ...*time.Time) {
 
 func scanBargainActivity(row pgx.Row) (*bargain.Activity, error) {
 	var (
-		a                  bargain.Activity
-		from, floor, rv    int64
-		rewardDesc, status string
+		a                                bargain.Activity
+		from, floor, rv                  int64
+		rewardDesc, rewardCoupon, status string
 	)
 	if err := row.Scan(&a.ID, &a.Title, &a.Rules, &a.ShareNotice, &status, &a.StartsAt, &a.EndsAt, &a.SKUID, &from,
-		&floor, &a.Helpers, &a.BargainHours, &rv, &rewardDesc, &a.BuyAtCurrent, &a.PayHours, &a.Quota, &a.Sold,
+		&floor, &a.Helpers, &a.BargainHours, &rv, &rewardDesc, &rewardCoupon, &a.BuyAtCurrent, &a.PayHours, &a.Quota, &a.Sold,
 		&a.PerBuyerLimit, &a.ShowSchedule, &a.MaxDepth, &a.CreatedAt, &a.UpdatedAt, &a.PublishedAt, &a.EndedAt); err != nil {
 		return nil, err
 	}
-	a.Status, a.FromPrice, a.FloorPrice, a.Reward = bargain.ActivityStatus(status), money.Fen(from), money.Fen(floor), bargainReward(rv, rewardDesc)
+	a.Status, a.FromPrice, a.FloorPrice = bargain.ActivityStatus(status), money.Fen(from), money.Fen(floor)
+	a.Reward = bargainReward(rv, rewardDesc, rewardCoupon)
 	bargainUTC(&a.StartsAt, &a.EndsAt, &a.CreatedAt, &a.UpdatedAt, a.PublishedAt, a.EndedAt)
 	return &a, nil
 }
 
 func (s *Store) CreateBargainActivity(ctx context.Context, a *bargain.Activity) error {
-	rv, rd := bargainRewardColumns(a.Reward)
+	rv, rd, rt := bargainRewardColumns(a.Reward)
 	_, err := s.pool.Exec(ctx, `INSERT INTO bargain_activities (`+bargainActivityColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
-			$23, $24, $25)`,
+			$23, $24, $25, $26)`,
 		a.ID, a.Title, a.Rules, a.ShareNotice, string(a.Status), a.StartsAt, a.EndsAt, a.SKUID, int64(a.FromPrice),
-		int64(a.FloorPrice), a.Helpers, a.BargainHours, rv, rd, a.BuyAtCurrent, a.PayHours, a.Quota, a.Sold,
+		int64(a.FloorPrice), a.Helpers, a.BargainHours, rv, rd, rt, a.BuyAtCurrent, a.PayHours, a.Quota, a.Sold,
 		a.PerBuyerLimit, a.ShowSchedule, a.MaxDepth, a.CreatedAt, a.UpdatedAt, a.PublishedAt, a.EndedAt)
 	return errs.Wrap(err, "bargain: create activity")
 }
@@ -129,14 +134,14 @@ func (s *Store) UpdateBargainActivity(ctx context.Context, id string, fn func(a 
 		if err := fn(a); err != nil {
 			return err
 		}
-		rv, rd := bargainRewardColumns(a.Reward)
+		rv, rd, rt := bargainRewardColumns(a.Reward)
 		if _, err := tx.Exec(ctx, `UPDATE bargain_activities SET title = $1, rules = $2, share_notice = $3,
 			status = $4, starts_at = $5, ends_at = $6, sku_id = $7, from_price = $8, floor_price = $9, helpers = $10,
-			bargain_hours = $11, reward_value = $12, reward_description = $13, buy_at_current = $14, pay_hours = $15,
-			quota = $16, per_buyer_limit = $17, show_schedule = $18, max_depth = $19, updated_at = $20,
-			published_at = $21, ended_at = $22 WHERE id = $23`,
+			bargain_hours = $11, reward_value = $12, reward_description = $13, reward_coupon_template_id = $14,
+			buy_at_current = $15, pay_hours = $16, quota = $17, per_buyer_limit = $18, show_schedule = $19,
+			max_depth = $20, updated_at = $21, published_at = $22, ended_at = $23 WHERE id = $24`,
 			a.Title, a.Rules, a.ShareNotice, string(a.Status), a.StartsAt, a.EndsAt, a.SKUID, int64(a.FromPrice),
-			int64(a.FloorPrice), a.Helpers, a.BargainHours, rv, rd, a.BuyAtCurrent, a.PayHours, a.Quota,
+			int64(a.FloorPrice), a.Helpers, a.BargainHours, rv, rd, rt, a.BuyAtCurrent, a.PayHours, a.Quota,
 			a.PerBuyerLimit, a.ShowSchedule, a.MaxDepth, a.UpdatedAt, a.PublishedAt, a.EndedAt, a.ID); err != nil {
 			return err
 		}
@@ -195,13 +200,13 @@ func (s *Store) BargainActivities(ctx context.Context, f bargain.ActivityFilter)
 
 func scanBargain(row pgx.Row) (*bargain.Bargain, error) {
 	var (
-		b                      bargain.Bargain
-		from, floor, price, rv int64
-		schedule               []int64
-		status, rewardDesc     string
+		b                                bargain.Bargain
+		from, floor, price, rv           int64
+		schedule                         []int64
+		status, rewardDesc, rewardCoupon string
 	)
 	if err := row.Scan(&b.ID, &b.ActivityID, &b.InitiatorID, &b.SKUID, &from, &floor, &schedule, &b.Cuts, &price,
-		&status, &b.BuyAtCurrent, &b.PayHours, &rv, &rewardDesc, &b.OrderID, &b.ExpiresAt, &b.OrderBy,
+		&status, &b.BuyAtCurrent, &b.PayHours, &rv, &rewardDesc, &rewardCoupon, &b.OrderID, &b.ExpiresAt, &b.OrderBy,
 		&b.SucceededAt, &b.ExpiredAt, &b.CreatedAt, &b.UpdatedAt); err != nil {
 		return nil, err
 	}
@@ -210,7 +215,7 @@ func scanBargain(row pgx.Row) (*bargain.Bargain, error) {
 		b.Schedule[i] = money.Fen(c)
 	}
 	b.From, b.Floor, b.Price, b.Status = money.Fen(from), money.Fen(floor), money.Fen(price), bargain.Status(status)
-	b.Reward = bargainReward(rv, rewardDesc)
+	b.Reward = bargainReward(rv, rewardDesc, rewardCoupon)
 	bargainUTC(&b.ExpiresAt, &b.CreatedAt, &b.UpdatedAt, b.OrderBy, b.SucceededAt, b.ExpiredAt)
 	return &b, nil
 }
@@ -284,14 +289,15 @@ func (s *Store) OpenBargain(ctx context.Context, b *bargain.Bargain, limit int, 
 		if n >= limit {
 			return bargain.ErrLimitReached
 		}
-		rv, rd := bargainRewardColumns(b.Reward)
+		rv, rd, rt := bargainRewardColumns(b.Reward)
 		w := &pgx.Batch{}
 		w.Queue(`INSERT INTO bargains (id, activity_id, initiator_id, sku_id, from_price, floor_price, schedule, cuts,
-			price, status, buy_at_current, pay_hours, reward_value, reward_description, order_id, expires_at, order_by,
+			price, status, buy_at_current, pay_hours, reward_value, reward_description, reward_coupon_template_id,
+			order_id, expires_at, order_by,
 			succeeded_at, expired_at, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
 			b.ID, b.ActivityID, b.InitiatorID, b.SKUID, int64(b.From), int64(b.Floor), bargainSchedule(b), b.Cuts,
-			int64(b.Price), string(b.Status), b.BuyAtCurrent, b.PayHours, rv, rd, nullID(b.OrderID), b.ExpiresAt,
+			int64(b.Price), string(b.Status), b.BuyAtCurrent, b.PayHours, rv, rd, rt, nullID(b.OrderID), b.ExpiresAt,
 			b.OrderBy, b.SucceededAt, b.ExpiredAt, b.CreatedAt, b.UpdatedAt)
 		queueEvents(w, ev)
 		queueJobs(w, js)

@@ -34,6 +34,7 @@ const (
 const couponRefusedCode = "SY004"
 
 var couponRefusals = map[string]error{
+	"issued":           coupon.ErrIssued,
 	"limit_reached":    coupon.ErrLimitReached,
 	"not_new_user":     coupon.ErrNotNewUser,
 	"buyer_not_found":  errs.E(errs.NotFound, "buyer_not_found", "no such buyer"),
@@ -126,6 +127,11 @@ func (s *Store) ClaimCoupon(ctx context.Context, c *coupon.Coupon, in coupon.Cla
 				AND (valid_until IS NULL OR valid_until > $2)
 			RETURNING 1)
 		SELECT siyu_coupon_require(count(*) = 1, 'template') FROM c`, in.TemplateID, in.Now)
+	if in.Key != "" {
+		// After the template's row: a concurrent issue with the key
+		// waited on it, and this statement sees its coupon.
+		b.Queue(`SELECT siyu_coupon_require(NOT EXISTS (SELECT 1 FROM coupons WHERE issue_key = $1), 'issued')`, in.Key)
+	}
 	b.Queue(`SELECT siyu_coupon_require(EXISTS (SELECT 1 FROM buyers WHERE id = $1), 'buyer_not_found')`, in.BuyerID)
 	if in.NewUserOnly {
 		b.Queue(`SELECT siyu_coupon_require(NOT EXISTS (SELECT 1 FROM orders WHERE buyer_id = $1 AND paid_at IS NOT NULL),
@@ -137,8 +143,8 @@ func (s *Store) ClaimCoupon(ctx context.Context, c *coupon.Coupon, in coupon.Cla
 			WHERE coupon_holders.claimed < $3
 			RETURNING 1)
 		SELECT siyu_coupon_require(count(*) = 1, 'limit_reached') FROM c`, in.TemplateID, in.BuyerID, in.PerBuyer)
-	b.Queue(`INSERT INTO coupons (`+couponColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		c.ID, c.TemplateID, c.BuyerID, c.State, c.ValidFrom, c.ValidUntil, nil, c.Saved, c.ClaimedAt, c.UsedAt)
+	b.Queue(`INSERT INTO coupons (`+couponColumns+`, issue_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		c.ID, c.TemplateID, c.BuyerID, c.State, c.ValidFrom, c.ValidUntil, nil, c.Saved, c.ClaimedAt, c.UsedAt, nullText(in.Key))
 	err := s.sendCommitted(ctx, b)
 	if couponRefusal(err) == "template" {
 		return s.templateRefusal(ctx, in)

@@ -31,10 +31,12 @@ type bargainRow interface{ Scan(...any) error }
 
 const (
 	bargainActivityColumns = `id, title, rules, share_notice, status, starts_at, ends_at, sku_id, from_price,
-	floor_price, helpers, bargain_hours, reward_value, reward_description, buy_at_current, pay_hours, quota, sold,
+	floor_price, helpers, bargain_hours, reward_value, reward_description, reward_coupon_template_id,
+	buy_at_current, pay_hours, quota, sold,
 	per_buyer_limit, show_schedule, max_depth, created_at, updated_at, published_at, ended_at`
 	bargainColumns = `id, activity_id, initiator_id, sku_id, from_price, floor_price, schedule, cuts, price, status,
-	buy_at_current, pay_hours, reward_value, reward_description, coalesce(order_id, ''), expires_at, order_by,
+	buy_at_current, pay_hours, reward_value, reward_description, reward_coupon_template_id, coalesce(order_id, ''),
+	expires_at, order_by,
 	succeeded_at, expired_at, created_at, updated_at`
 	bargainHelpColumns = `id, bargain_id, helper_id, helper_since, device_id, ip, slot, amount, status, reasons,
 	created_at, decided_at, decided_by`
@@ -44,47 +46,49 @@ const (
 	bargainHelpCursor     = "bargain_helps_newest"
 )
 
-func bargainReward(value int64, desc string) *bargain.Reward {
-	if value == 0 {
+// bargainReward is the reward the columns hold: none when they hold neither
+// a value nor a coupon (a free-shipping coupon may be worth 0 to the lint).
+func bargainReward(value int64, desc, couponTemplateID string) *bargain.Reward {
+	if value == 0 && couponTemplateID == "" {
 		return nil
 	}
-	return &bargain.Reward{Value: money.Fen(value), Description: desc}
+	return &bargain.Reward{Value: money.Fen(value), Description: desc, CouponTemplateID: couponTemplateID}
 }
 
-func bargainRewardColumns(r *bargain.Reward) (int64, string) {
+func bargainRewardColumns(r *bargain.Reward) (int64, string, string) {
 	if r == nil {
-		return 0, ""
+		return 0, "", ""
 	}
-	return int64(r.Value), r.Description
+	return int64(r.Value), r.Description, r.CouponTemplateID
 }
 
 func scanBargainActivity(row bargainRow) (*bargain.Activity, error) {
 	var (
-		a                              bargain.Activity
-		starts, ends, created, updated int64
-		published, ended               sql.NullInt64
-		rewardValue                    int64
-		rewardDesc, status             string
-		from, floor                    int64
+		a                                bargain.Activity
+		starts, ends, created, updated   int64
+		published, ended                 sql.NullInt64
+		rewardValue                      int64
+		rewardDesc, rewardCoupon, status string
+		from, floor                      int64
 	)
 	if err := row.Scan(&a.ID, &a.Title, &a.Rules, &a.ShareNotice, &status, &starts, &ends, &a.SKUID, &from, &floor,
-		&a.Helpers, &a.BargainHours, &rewardValue, &rewardDesc, &a.BuyAtCurrent, &a.PayHours, &a.Quota, &a.Sold,
+		&a.Helpers, &a.BargainHours, &rewardValue, &rewardDesc, &rewardCoupon, &a.BuyAtCurrent, &a.PayHours, &a.Quota, &a.Sold,
 		&a.PerBuyerLimit, &a.ShowSchedule, &a.MaxDepth, &created, &updated, &published, &ended); err != nil {
 		return nil, err
 	}
 	a.Status, a.FromPrice, a.FloorPrice = bargain.ActivityStatus(status), money.Fen(from), money.Fen(floor)
 	a.StartsAt, a.EndsAt, a.CreatedAt, a.UpdatedAt = fromTS(starts), fromTS(ends), fromTS(created), fromTS(updated)
-	a.PublishedAt, a.EndedAt, a.Reward = fromTSPtr(published), fromTSPtr(ended), bargainReward(rewardValue, rewardDesc)
+	a.PublishedAt, a.EndedAt, a.Reward = fromTSPtr(published), fromTSPtr(ended), bargainReward(rewardValue, rewardDesc, rewardCoupon)
 	return &a, nil
 }
 
 func (s *Store) CreateBargainActivity(ctx context.Context, a *bargain.Activity) error {
-	rv, rd := bargainRewardColumns(a.Reward)
+	rv, rd, rt := bargainRewardColumns(a.Reward)
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO bargain_activities (`+bargainActivityColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			a.ID, a.Title, a.Rules, a.ShareNotice, string(a.Status), ts(a.StartsAt), ts(a.EndsAt), a.SKUID,
-			int64(a.FromPrice), int64(a.FloorPrice), a.Helpers, a.BargainHours, rv, rd, a.BuyAtCurrent, a.PayHours,
+			int64(a.FromPrice), int64(a.FloorPrice), a.Helpers, a.BargainHours, rv, rd, rt, a.BuyAtCurrent, a.PayHours,
 			a.Quota, a.Sold, a.PerBuyerLimit, a.ShowSchedule, a.MaxDepth, ts(a.CreatedAt), ts(a.UpdatedAt),
 			tsPtr(a.PublishedAt), tsPtr(a.EndedAt))
 		return err
@@ -119,14 +123,14 @@ func (s *Store) UpdateBargainActivity(ctx context.Context, id string, fn func(a 
 		if err := fn(a); err != nil {
 			return err
 		}
-		rv, rd := bargainRewardColumns(a.Reward)
+		rv, rd, rt := bargainRewardColumns(a.Reward)
 		if _, err := tx.ExecContext(ctx, `UPDATE bargain_activities SET title = ?, rules = ?, share_notice = ?,
 			status = ?, starts_at = ?, ends_at = ?, sku_id = ?, from_price = ?, floor_price = ?, helpers = ?,
-			bargain_hours = ?, reward_value = ?, reward_description = ?, buy_at_current = ?, pay_hours = ?,
+			bargain_hours = ?, reward_value = ?, reward_description = ?, reward_coupon_template_id = ?, buy_at_current = ?, pay_hours = ?,
 			quota = ?, per_buyer_limit = ?, show_schedule = ?, max_depth = ?, updated_at = ?, published_at = ?,
 			ended_at = ? WHERE id = ?`,
 			a.Title, a.Rules, a.ShareNotice, string(a.Status), ts(a.StartsAt), ts(a.EndsAt), a.SKUID,
-			int64(a.FromPrice), int64(a.FloorPrice), a.Helpers, a.BargainHours, rv, rd, a.BuyAtCurrent,
+			int64(a.FromPrice), int64(a.FloorPrice), a.Helpers, a.BargainHours, rv, rd, rt, a.BuyAtCurrent,
 			a.PayHours, a.Quota, a.PerBuyerLimit, a.ShowSchedule, a.MaxDepth, ts(a.UpdatedAt),
 			tsPtr(a.PublishedAt), tsPtr(a.EndedAt), a.ID); err != nil {
 			return err
@@ -186,14 +190,14 @@ func scanBargainRows(ctx context.Context, db bargainDB, q string, args []any, sc
 
 func scanBargain(row bargainRow) (*bargain.Bargain, error) {
 	var (
-		b                               bargain.Bargain
-		from, floor, price, rewardValue int64
-		schedule, status, rewardDesc    string
-		expires, created, updated       int64
-		orderBy, succeeded, expired     sql.NullInt64
+		b                                          bargain.Bargain
+		from, floor, price, rewardValue            int64
+		schedule, status, rewardDesc, rewardCoupon string
+		expires, created, updated                  int64
+		orderBy, succeeded, expired                sql.NullInt64
 	)
 	if err := row.Scan(&b.ID, &b.ActivityID, &b.InitiatorID, &b.SKUID, &from, &floor, &schedule, &b.Cuts, &price,
-		&status, &b.BuyAtCurrent, &b.PayHours, &rewardValue, &rewardDesc, &b.OrderID, &expires, &orderBy,
+		&status, &b.BuyAtCurrent, &b.PayHours, &rewardValue, &rewardDesc, &rewardCoupon, &b.OrderID, &expires, &orderBy,
 		&succeeded, &expired, &created, &updated); err != nil {
 		return nil, err
 	}
@@ -201,7 +205,7 @@ func scanBargain(row bargainRow) (*bargain.Bargain, error) {
 		return nil, err
 	}
 	b.From, b.Floor, b.Price, b.Status = money.Fen(from), money.Fen(floor), money.Fen(price), bargain.Status(status)
-	b.Reward, b.ExpiresAt, b.CreatedAt, b.UpdatedAt = bargainReward(rewardValue, rewardDesc), fromTS(expires), fromTS(created), fromTS(updated)
+	b.Reward, b.ExpiresAt, b.CreatedAt, b.UpdatedAt = bargainReward(rewardValue, rewardDesc, rewardCoupon), fromTS(expires), fromTS(created), fromTS(updated)
 	b.OrderBy, b.SucceededAt, b.ExpiredAt = fromTSPtr(orderBy), fromTSPtr(succeeded), fromTSPtr(expired)
 	return &b, nil
 }
@@ -244,13 +248,13 @@ func (s *Store) OpenBargain(ctx context.Context, b *bargain.Bargain, limit int, 
 		if n >= limit {
 			return bargain.ErrLimitReached
 		}
-		rv, rd := bargainRewardColumns(b.Reward)
+		rv, rd, rt := bargainRewardColumns(b.Reward)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO bargains (id, activity_id, initiator_id, sku_id, from_price,
-			floor_price, schedule, cuts, price, status, buy_at_current, pay_hours, reward_value, reward_description,
+			floor_price, schedule, cuts, price, status, buy_at_current, pay_hours, reward_value, reward_description, reward_coupon_template_id,
 			order_id, expires_at, order_by, succeeded_at, expired_at, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			b.ID, b.ActivityID, b.InitiatorID, b.SKUID, int64(b.From), int64(b.Floor), string(schedule), b.Cuts,
-			int64(b.Price), string(b.Status), b.BuyAtCurrent, b.PayHours, rv, rd, nullText(b.OrderID),
+			int64(b.Price), string(b.Status), b.BuyAtCurrent, b.PayHours, rv, rd, rt, nullText(b.OrderID),
 			ts(b.ExpiresAt), tsPtr(b.OrderBy), tsPtr(b.SucceededAt), tsPtr(b.ExpiredAt), ts(b.CreatedAt),
 			ts(b.UpdatedAt)); err != nil {
 			return err

@@ -118,6 +118,14 @@ func (s *Store) ClaimCoupon(ctx context.Context, c *coupon.Coupon, in coupon.Cla
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		now := ts(in.Now)
+		if in.Key != "" {
+			var issued bool
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM coupons WHERE issue_key = ?)`, in.Key).Scan(&issued); err != nil {
+				return err
+			} else if issued {
+				return coupon.ErrIssued
+			}
+		}
 		if ok, err := affected(tx.ExecContext(ctx, `UPDATE coupon_templates SET issued = issued + 1, updated_at = ?
 			WHERE id = ? AND status = 'active' AND issued < quantity AND (budget = 0 OR spent < budget)
 				AND (valid_until IS NULL OR valid_until > ?)`, now, in.TemplateID, now)); err != nil || !ok {
@@ -149,8 +157,9 @@ func (s *Store) ClaimCoupon(ctx context.Context, c *coupon.Coupon, in coupon.Cla
 			}
 			return coupon.ErrLimitReached
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO coupons (`+couponColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			c.ID, c.TemplateID, c.BuyerID, c.State, ts(c.ValidFrom), ts(c.ValidUntil), nil, c.Saved, ts(c.ClaimedAt), tsPtr(c.UsedAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO coupons (`+couponColumns+`, issue_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, c.TemplateID, c.BuyerID, c.State, ts(c.ValidFrom), ts(c.ValidUntil), nil, c.Saved, ts(c.ClaimedAt), tsPtr(c.UsedAt),
+			nullText(in.Key))
 		return err
 	})
 	return couponError(err, "claim %s", in.TemplateID)
