@@ -20,10 +20,11 @@ func (a *App) wireAffiliates() {
 	a.Affiliates.RegisterJobs(a.Jobs)
 
 	prev := a.Shares.Exists
-	a.Shares.Exists = func(ctx context.Context, kind share.TargetKind, id string) (bool, error) {
+	a.Shares.Exists = func(ctx context.Context, kind share.TargetKind, id string) (share.Target, error) {
 		if kind != share.PromoterPage {
 			return prev(ctx, kind, id)
 		}
-		return a.Affiliates.PromoterPageExists(ctx, id)
+		ok, err := a.Affiliates.PromoterPageExists(ctx, id)
+		return share.Target{Shareable: ok}, err
 	}
 }

@@ -176,15 +176,16 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		return nil, err
 	}
 	a.Shares = &share.Service{Store: a.Store, Orders: a.Store, Signer: signer, Clock: a.Clock,
-		Exists: func(ctx context.Context, kind share.TargetKind, id string) (bool, error) {
+		Exists: func(ctx context.Context, kind share.TargetKind, id string) (share.Target, error) {
+			// Each capability wraps this for its own kind (wireGroupBuys, ...).
 			if kind != share.Product {
-				return true, nil
+				return share.Target{Shareable: true}, nil
 			}
 			p, err := a.Store.Product(ctx, id)
 			if errs.Is(err, catalog.ErrNotFound.Code) {
-				return false, nil
+				return share.Target{}, nil
 			}
-			return err == nil && p.Status == catalog.OnSale, err
+			return share.Target{Shareable: err == nil && p.Status == catalog.OnSale}, err
 		}}
 
 	a.Events = &outbox.Dispatcher{Store: a.Store, Clock: a.Clock, Log: a.Log}

@@ -24,14 +24,17 @@ func (a *App) wireBargains() {
 	a.Bargains.RegisterConsumers(a.Events)
 
 	prev := a.Shares.Exists
-	a.Shares.Exists = func(ctx context.Context, kind share.TargetKind, id string) (bool, error) {
+	a.Shares.Exists = func(ctx context.Context, kind share.TargetKind, id string) (share.Target, error) {
 		if kind != share.Bargain {
 			return prev(ctx, kind, id)
 		}
 		b, err := a.Bargains.Bargain(ctx, id)
 		if errs.KindOf(err) == errs.NotFound {
-			return false, nil
+			return share.Target{}, nil
 		}
-		return err == nil && b.Status == bargain.Open, err
+		if err != nil {
+			return share.Target{}, err
+		}
+		return share.Target{Shareable: b.Status == bargain.Open, ActivityID: b.ActivityID}, nil
 	}
 }

@@ -19,17 +19,17 @@ func (a *App) wireGroupBuys() {
 	a.GroupBuys.RegisterJobs(a.Jobs)
 
 	prev := a.Shares.Exists
-	a.Shares.Exists = func(ctx context.Context, kind share.TargetKind, id string) (bool, error) {
+	a.Shares.Exists = func(ctx context.Context, kind share.TargetKind, id string) (share.Target, error) {
 		if kind != share.Team {
 			return prev(ctx, kind, id)
 		}
 		t, err := a.Store.Team(ctx, id)
 		if errs.Is(err, groupbuy.ErrTeamNotFound.Code) {
-			return false, nil
+			return share.Target{}, nil
 		}
 		if err != nil {
-			return false, err
+			return share.Target{}, err
 		}
-		return !t.Status.Ended(), nil
+		return share.Target{Shareable: !t.Status.Ended(), ActivityID: t.ActivityID}, nil
 	}
 }

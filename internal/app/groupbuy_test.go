@@ -16,7 +16,9 @@ import (
 	"github.com/siyu-commerce/siyu/internal/identity"
 	"github.com/siyu-commerce/siyu/internal/order"
 	"github.com/siyu-commerce/siyu/internal/payment"
+	"github.com/siyu-commerce/siyu/internal/platform/ids"
 	"github.com/siyu-commerce/siyu/internal/refund"
+	"github.com/siyu-commerce/siyu/internal/share"
 	"github.com/siyu-commerce/siyu/internal/wechat/sandbox"
 )
 
@@ -558,6 +560,36 @@ func TestGroupBuySeatsProperty(t *testing.T) {
 					rt.Fatalf("sold %d, live seats hold %d", sold, units)
 				}
 			})
+		})
+	}
+}
+
+// TestTeamShareRecordsItsActivity: a share of a team records the team's
+// group buy whatever activity the request names, so a client cannot steer
+// the per-activity numbers (the K-factor); a team that has ended cannot be
+// shared.
+func TestTeamShareRecordsItsActivity(t *testing.T) {
+	for _, engine := range apptest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			s := newGBShop(t, engine, nil)
+			ctx := context.Background()
+			bs := s.buyers(t, 1)
+			tm, _, err := s.open(ctx, bs[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, claimed := range []string{"", ids.New()} {
+				m, err := s.app.Shares.Create(ctx, bs[0].id, share.NewShare{TargetKind: share.Team, TargetID: tm.ID, ActivityID: claimed})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if m.Share.ActivityID != s.activity.ID {
+					t.Fatalf("a team share claiming activity %q recorded %q; want the team's %s", claimed, m.Share.ActivityID, s.activity.ID)
+				}
+			}
+			if _, err := s.app.Shares.Create(ctx, bs[0].id, share.NewShare{TargetKind: share.Team, TargetID: ids.New()}); !errs.Is(err, share.ErrTargetAbsent.Code) {
+				t.Fatalf("sharing a team that does not exist: %v", err)
+			}
 		})
 	}
 }

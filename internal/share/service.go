@@ -18,9 +18,21 @@ type Orders interface {
 	Orders(ctx context.Context, f order.ListFilter) (order.Page, error)
 }
 
-// TargetExists reports whether a target may be shared (e.g. a product on
-// sale). Kinds whose capability is not built yet may answer true.
-type TargetExists func(ctx context.Context, kind TargetKind, id string) (bool, error)
+// Target is what the check of a share's target learns.
+type Target struct {
+	// Shareable: the target exists and may be shared now (a product on
+	// sale, a team that can still be joined, an open bargain).
+	Shareable bool
+	// ActivityID is the activity the target belongs to (a team's group
+	// buy, a bargain's activity), "" when it belongs to none or to several
+	// (a product). When set, the share records it whatever the request
+	// said: the per-activity numbers (the K-factor above all) cannot be
+	// steered by a client.
+	ActivityID string
+}
+
+// TargetExists checks a target before it is shared.
+type TargetExists func(ctx context.Context, kind TargetKind, id string) (Target, error)
 
 // Service makes shares, records visits and credits paid orders.
 type Service struct {
@@ -55,12 +67,15 @@ type Made struct {
 // they never came through, nor lengthen their own.
 func (s *Service) Create(ctx context.Context, sharerID string, in NewShare) (Made, error) {
 	if s.Exists != nil {
-		ok, err := s.Exists(ctx, in.TargetKind, in.TargetID)
+		t, err := s.Exists(ctx, in.TargetKind, in.TargetID)
 		if err != nil {
 			return Made{}, err
 		}
-		if !ok {
+		if !t.Shareable {
 			return Made{}, ErrTargetAbsent
+		}
+		if t.ActivityID != "" {
+			in.ActivityID = t.ActivityID
 		}
 	}
 	// Milliseconds: the token carries the time at that precision, and the
