@@ -31,6 +31,7 @@ import (
 	"github.com/siyu-commerce/siyu/internal/jobs"
 	"github.com/siyu-commerce/siyu/internal/ledger"
 	"github.com/siyu-commerce/siyu/internal/money"
+	"github.com/siyu-commerce/siyu/internal/platform/page"
 )
 
 // PromoterStatus is where a promoter's application is.
@@ -260,12 +261,7 @@ const (
 )
 
 // Limit clamps a page size.
-func Limit(n int) int {
-	if n <= 0 {
-		return DefaultLimit
-	}
-	return min(n, MaxLimit)
-}
+func Limit(n int) int { return page.Size(n, DefaultLimit, MaxLimit) }
 
 // DayUse is what a promoter has withdrawn (requested, not refused or
 // failed) in one business day.

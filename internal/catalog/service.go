@@ -12,6 +12,7 @@ import (
 	"github.com/siyu-commerce/siyu/internal/outbox"
 	"github.com/siyu-commerce/siyu/internal/platform/clock"
 	"github.com/siyu-commerce/siyu/internal/platform/ids"
+	"github.com/siyu-commerce/siyu/internal/platform/page"
 )
 
 // Topics of the events the catalog writes.
@@ -298,15 +299,7 @@ func (f Filter) normalise() (Filter, error) {
 // Limit applies the page-size rule: DefaultLimit when unset, at most
 // MaxLimit. Stores apply it too, so a caller that skipped the service still
 // cannot ask for an unbounded page.
-func Limit(n int) int {
-	switch {
-	case n <= 0:
-		return DefaultLimit
-	case n > MaxLimit:
-		return MaxLimit
-	}
-	return n
-}
+func Limit(n int) int { return page.Size(n, DefaultLimit, MaxLimit) }
 
 func (s *Service) checkCategory(ctx context.Context, l *errs.List, id string) error {
 	if id == "" {

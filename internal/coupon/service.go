@@ -10,6 +10,7 @@ import (
 	"github.com/siyu-commerce/siyu/internal/order"
 	"github.com/siyu-commerce/siyu/internal/platform/clock"
 	"github.com/siyu-commerce/siyu/internal/platform/ids"
+	"github.com/siyu-commerce/siyu/internal/platform/page"
 	"github.com/siyu-commerce/siyu/internal/pricing"
 )
 
@@ -305,9 +306,4 @@ func (s *Service) Restore(ctx context.Context, orderID string) error {
 	return err
 }
 
-func limit(n int) int {
-	if n <= 0 {
-		return DefaultLimit
-	}
-	return min(n, MaxLimit)
-}
+func limit(n int) int { return page.Size(n, DefaultLimit, MaxLimit) }

@@ -14,6 +14,7 @@ import (
 	"github.com/siyu-commerce/siyu/internal/order"
 	"github.com/siyu-commerce/siyu/internal/platform/clock"
 	"github.com/siyu-commerce/siyu/internal/platform/ids"
+	"github.com/siyu-commerce/siyu/internal/platform/page"
 	"github.com/siyu-commerce/siyu/internal/refund"
 )
 
@@ -444,15 +445,7 @@ func (a *Activity) input() ActivityInput {
 	return in
 }
 
-func pageLimit(n int) int {
-	switch {
-	case n <= 0:
-		return DefaultLimit
-	case n > MaxLimit:
-		return MaxLimit
-	}
-	return n
-}
+func pageLimit(n int) int { return page.Size(n, DefaultLimit, MaxLimit) }
 
 func (s *Service) log() *slog.Logger {
 	if s.Log == nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/siyu-commerce/siyu/internal/errs"
 	"github.com/siyu-commerce/siyu/internal/platform/clock"
 	"github.com/siyu-commerce/siyu/internal/platform/ids"
+	"github.com/siyu-commerce/siyu/internal/platform/page"
 )
 
 // Limits of an operator's adjustment. MaxDelta catches a slipped finger (a
@@ -122,12 +123,4 @@ func (s *Service) Journal(ctx context.Context, skuID string, limit int) ([]Movem
 
 // JournalLimit applies the page-size rule for the journal: DefaultJournal
 // when unset, at most MaxJournal. Stores apply it too.
-func JournalLimit(n int) int {
-	switch {
-	case n <= 0:
-		return DefaultJournal
-	case n > MaxJournal:
-		return MaxJournal
-	}
-	return n
-}
+func JournalLimit(n int) int { return page.Size(n, DefaultJournal, MaxJournal) }

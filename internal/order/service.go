@@ -16,6 +16,7 @@ import (
 	"github.com/siyu-commerce/siyu/internal/outbox"
 	"github.com/siyu-commerce/siyu/internal/platform/clock"
 	"github.com/siyu-commerce/siyu/internal/platform/ids"
+	"github.com/siyu-commerce/siyu/internal/platform/page"
 	"github.com/siyu-commerce/siyu/internal/pricing"
 )
 
@@ -381,12 +382,7 @@ func (s *Service) Order(ctx context.Context, id string) (*Order, error) {
 // List lists orders newest first. The buyer API always sets f.BuyerID to the
 // caller, so a buyer can only ever list their own.
 func (s *Service) List(ctx context.Context, f ListFilter) (Page, error) {
-	if f.Limit <= 0 {
-		f.Limit = DefaultLimit
-	}
-	if f.Limit > MaxLimit {
-		f.Limit = MaxLimit
-	}
+	f.Limit = page.Size(f.Limit, DefaultLimit, MaxLimit)
 	return s.Store.Orders(ctx, f)
 }
 

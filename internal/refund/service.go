@@ -16,6 +16,7 @@ import (
 	"github.com/siyu-commerce/siyu/internal/payment"
 	"github.com/siyu-commerce/siyu/internal/platform/clock"
 	"github.com/siyu-commerce/siyu/internal/platform/ids"
+	"github.com/siyu-commerce/siyu/internal/platform/page"
 )
 
 // Payments reads the payment an order's refunds give back from
@@ -253,15 +254,7 @@ func (s *Service) Position(ctx context.Context, orderID string) (*Position, erro
 	return s.Store.Position(ctx, orderID)
 }
 
-func pageLimit(n int) int {
-	switch {
-	case n <= 0:
-		return DefaultLimit
-	case n > MaxLimit:
-		return MaxLimit
-	}
-	return n
-}
+func pageLimit(n int) int { return page.Size(n, DefaultLimit, MaxLimit) }
 
 // checkText trims a reason or note and checks its length in characters
 // (runes: these are mostly Chinese).

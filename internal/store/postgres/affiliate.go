@@ -108,13 +108,6 @@ func utcPtr(t *time.Time) *time.Time {
 	return &u
 }
 
-func nullText(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
 func (s *Store) CreatePromoter(ctx context.Context, p *affiliate.Promoter) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO affiliate_promoters
 		(id, invite_code, status, applied_at, decided_at, decided_by, note, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $4)`,

@@ -16,6 +16,7 @@ import (
 	"github.com/siyu-commerce/siyu/internal/order"
 	"github.com/siyu-commerce/siyu/internal/outbox"
 	"github.com/siyu-commerce/siyu/internal/platform/ids"
+	"github.com/siyu-commerce/siyu/internal/platform/page"
 	"github.com/siyu-commerce/siyu/internal/store/cursor"
 )
 
@@ -152,12 +153,7 @@ func (s *Store) UpdateBargainActivity(ctx context.Context, id string, fn func(a 
 }
 
 // bargainPageLimit is a listing's page size: 20 unless asked, at most 100.
-func bargainPageLimit(limit int) int {
-	if limit <= 0 {
-		return 20
-	}
-	return min(limit, 100)
-}
+func bargainPageLimit(limit int) int { return page.Size(limit, 20, 100) }
 
 // scanBargainRows runs a query and hands each row to scan.
 func scanBargainRows(ctx context.Context, db refundDB, q string, args []any, scan func(pgx.Row) error) error {
@@ -297,7 +293,7 @@ func (s *Store) OpenBargain(ctx context.Context, b *bargain.Bargain, limit int, 
 			succeeded_at, expired_at, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
 			b.ID, b.ActivityID, b.InitiatorID, b.SKUID, int64(b.From), int64(b.Floor), bargainSchedule(b), b.Cuts,
-			int64(b.Price), string(b.Status), b.BuyAtCurrent, b.PayHours, rv, rd, rt, nullID(b.OrderID), b.ExpiresAt,
+			int64(b.Price), string(b.Status), b.BuyAtCurrent, b.PayHours, rv, rd, rt, nullText(b.OrderID), b.ExpiresAt,
 			b.OrderBy, b.SucceededAt, b.ExpiredAt, b.CreatedAt, b.UpdatedAt)
 		queueEvents(w, ev)
 		queueJobs(w, js)
@@ -352,7 +348,7 @@ func (s *Store) Bargains(ctx context.Context, f bargain.BargainFilter) (bargain.
 func queueSaveBargain(w *pgx.Batch, b *bargain.Bargain) {
 	w.Queue(`UPDATE bargains SET cuts = $1, price = $2, status = $3, order_id = $4, order_by = $5,
 		succeeded_at = $6, expired_at = $7, updated_at = $8 WHERE id = $9`,
-		b.Cuts, int64(b.Price), string(b.Status), nullID(b.OrderID), b.OrderBy, b.SucceededAt, b.ExpiredAt,
+		b.Cuts, int64(b.Price), string(b.Status), nullText(b.OrderID), b.OrderBy, b.SucceededAt, b.ExpiredAt,
 		b.UpdatedAt, b.ID)
 }
 

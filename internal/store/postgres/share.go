@@ -15,8 +15,8 @@ import (
 	"github.com/siyu-commerce/siyu/internal/share"
 )
 
-// nullID is an optional uuid: "" is NULL.
-func nullID(s string) any {
+// nullText stores "" as NULL: an optional id or text column.
+func nullText(s string) any {
 	if s == "" {
 		return nil
 	}
@@ -27,8 +27,8 @@ func (s *Store) CreateShare(ctx context.Context, sh *share.Share) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO shares
 		(id, sharer_id, target_kind, target_id, activity_id, depth, parent_id, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		sh.ID, sh.SharerID, string(sh.TargetKind), sh.TargetID, nullID(sh.ActivityID), sh.Depth,
-		nullID(sh.ParentID), sh.CreatedAt)
+		sh.ID, sh.SharerID, string(sh.TargetKind), sh.TargetID, nullText(sh.ActivityID), sh.Depth,
+		nullText(sh.ParentID), sh.CreatedAt)
 	return errs.Wrap(err, "share: create")
 }
 
@@ -212,7 +212,7 @@ func (s *Store) ShareStats(ctx context.Context, f share.StatsFilter) (share.RawS
 		}
 		return rows.Err()
 	}
-	args := []any{f.From, f.To, nullID(f.ActivityID)}
+	args := []any{f.From, f.To, nullText(f.ActivityID)}
 	err := scan(shareStatsByActivity, shareStatsByActivityTail, args, func(k string, c share.Counts) {
 		out.Activities = append(out.Activities, share.ActivityCounts{ActivityID: k, Counts: c})
 	})

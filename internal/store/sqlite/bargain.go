@@ -13,6 +13,7 @@ import (
 	"github.com/siyu-commerce/siyu/internal/money"
 	"github.com/siyu-commerce/siyu/internal/order"
 	"github.com/siyu-commerce/siyu/internal/outbox"
+	"github.com/siyu-commerce/siyu/internal/platform/page"
 	"github.com/siyu-commerce/siyu/internal/store/cursor"
 )
 
@@ -166,12 +167,7 @@ func (s *Store) BargainActivities(ctx context.Context, f bargain.ActivityFilter)
 }
 
 // bargainPageLimit is a listing's page size: 20 unless asked, at most 100.
-func bargainPageLimit(limit int) int {
-	if limit <= 0 {
-		return 20
-	}
-	return min(limit, 100)
-}
+func bargainPageLimit(limit int) int { return page.Size(limit, 20, 100) }
 
 // scanBargainRows runs a query and hands each row to scan.
 func scanBargainRows(ctx context.Context, db bargainDB, q string, args []any, scan func(bargainRow) error) error {
