@@ -133,8 +133,20 @@ func benchReserver(b *testing.B, r flashsale.Reserver, quota, parallelism int) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// The queue is drained beside the rush, as the order writer does.
+	drainCtx, stop := context.WithCancel(ctx)
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		for drainCtx.Err() == nil {
+			if wins, err := r.Wins(drainCtx, "bench", 1000, 10*time.Millisecond); err == nil && len(wins) > 0 {
+				_ = r.Ack(ctx, wins)
+			}
+		}
+	}()
+	defer func() { stop(); <-drained }()
 	benchFunc(b, parallelism, func(buyer string) (flashsale.Outcome, error) {
-		res, err := r.Reserve(ctx, s, "sku", buyer, 1)
+		res, err := r.Reserve(ctx, flashsale.Claim{SessionID: s, SKUID: "sku", BuyerID: buyer, Qty: 1, Ticket: buyer})
 		return res.Outcome, err
 	})
 }

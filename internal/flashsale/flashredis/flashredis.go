@@ -4,19 +4,31 @@
 // count are checked and taken together, so no two replicas can sell the same
 // unit and no buyer can pass the limit, whatever the load.
 //
-// Keys. A session SKU is two hashes sharing the hash tag {session:sku}, so a
+// Keys. A session SKU is four keys sharing the hash tag {session:sku}, so a
 // Redis Cluster keeps them on one slot (a script may only touch one slot),
 // while different SKUs spread over the cluster:
 //
 //	<prefix>{<session>:<sku>}:s   left, limit, start, end (unix ms)
 //	<prefix>{<session>:<sku>}:b   buyer id -> units held
+//	<prefix>{<session>:<sku>}:t   won ticket -> "qty buyer" (repeats, releases)
+//	<prefix>{<session>:<sku>}:w   stream of wins for the order writers (queue.go)
 //
-// Redis must run without persistence for these keys (no RDB, no AOF) and with
-// maxmemory-policy noeviction. Then a restart empties it, the script finds no
-// state and answers not_open, and nothing is sold until Load rebuilds the
-// state from the database. With persistence a restart could bring back a state
-// older than the winners already on their way to the database, and the units
-// they won would be sold again.
+// Persistence. The state and the queue live in the same Redis and are saved
+// together, so whatever a restart brings back is consistent with itself:
+//   - AOF with appendfsync always (recommended): a restart loses nothing;
+//     every win answered is in the stream and reaches the database.
+//   - No persistence: a restart empties both; the script finds no state and
+//     answers not_open until Ensure rebuilds it from the database, and the
+//     wins still in the stream are lost with it (their buyers were told they
+//     won: with this setting a Redis restart costs those orders).
+//   - Snapshots or AOF everysec: a restart may bring back a state older than
+//     wins already written; the units would be winnable again, and the order
+//     writer's transaction (which checks the quota and the buyer's limit in
+//     the database) refuses the second sale. Nothing is oversold, but a buyer
+//     told "won" in that window can be refused.
+//
+// And always maxmemory-policy noeviction: an evicted state key would look
+// like a restart.
 package flashredis
 
 import (
@@ -40,12 +52,16 @@ var reserveSrc string
 //go:embed release.lua
 var releaseSrc string
 
+//go:embed load.lua
+var loadSrc string
+
 // The scripts are loaded once (SCRIPT LOAD at the first call) and run by
 // SHA afterwards; redis.Script falls back to EVAL if Redis lost its script
 // cache, e.g. after a restart.
 var (
 	reserveScript = redis.NewScript(reserveSrc)
 	releaseScript = redis.NewScript(releaseSrc)
+	loadScript    = redis.NewScript(loadSrc)
 )
 
 // DefaultSoldOutTTL is how long this process trusts a sold-out answer before
@@ -59,7 +75,15 @@ type Options struct {
 	Prefix     string        // key prefix; "siyu:fs:" when empty
 	SoldOutTTL time.Duration // DefaultSoldOutTTL when 0; < 0 turns the flag off
 	Clock      clock.Clock   // clock.Real when nil; the gate is judged by it
+	// ClaimAfter is how long a win may stay handed to a consumer without
+	// an Ack before another consumer takes it over (the first one died);
+	// DefaultClaimAfter when 0.
+	ClaimAfter time.Duration
 }
+
+// DefaultClaimAfter is far above a batch's write time, so a live writer's
+// batch is never taken from it.
+const DefaultClaimAfter = 30 * time.Second
 
 // Reserver decides on Redis. Safe for concurrent use.
 type Reserver struct {
@@ -68,13 +92,24 @@ type Reserver struct {
 	ttl     time.Duration
 	clock   clock.Clock
 	soldOut sync.Map // key string -> *atomic.Int64 (flag valid until, unix ns)
+
+	claimAfter  time.Duration
+	streams     streamCache
+	mu          sync.Mutex
+	recovered   map[string]bool            // consumers whose own pending wins were read back
+	outstanding map[string]map[string]bool // consumer -> refs handed out, not acknowledged
+	lastClaim   time.Time
 }
 
 var _ flashsale.Reserver = (*Reserver)(nil)
 
 // New returns a Reserver on rdb.
 func New(rdb redis.UniversalClient, o Options) *Reserver {
-	r := &Reserver{rdb: rdb, prefix: o.Prefix, ttl: o.SoldOutTTL, clock: o.Clock}
+	r := &Reserver{rdb: rdb, prefix: o.Prefix, ttl: o.SoldOutTTL, clock: o.Clock, claimAfter: o.ClaimAfter,
+		recovered: map[string]bool{}, outstanding: map[string]map[string]bool{}}
+	if r.claimAfter == 0 {
+		r.claimAfter = DefaultClaimAfter
+	}
 	if r.prefix == "" {
 		r.prefix = "siyu:fs:"
 	}
@@ -87,10 +122,10 @@ func New(rdb redis.UniversalClient, o Options) *Reserver {
 	return r
 }
 
-// keys returns the state and buyers keys of a session SKU.
+// keys returns the keys of a session SKU: state, buyers, tickets, wins.
 func (r *Reserver) keys(sessionID, skuID string) (tag string, keys []string) {
 	tag = r.prefix + "{" + sessionID + ":" + skuID + "}"
-	return tag, []string{tag + ":s", tag + ":b"}
+	return tag, []string{tag + ":s", tag + ":b", tag + ":t", tag + ":w"}
 }
 
 // Script answers, first element.
@@ -100,39 +135,35 @@ const (
 	codeLimit
 	codeNotOpen
 	codeEnded
+	codeRepeat
 )
 
-func (r *Reserver) Reserve(ctx context.Context, sessionID, skuID, buyerID string, qty int) (flashsale.Result, error) {
-	if err := flashsale.CheckQty(qty); err != nil {
+var outcomes = map[int64]flashsale.Outcome{
+	codeWon: flashsale.Won, codeSoldOut: flashsale.SoldOut, codeLimit: flashsale.LimitReached,
+	codeNotOpen: flashsale.NotOpen, codeEnded: flashsale.Ended, codeRepeat: flashsale.Won,
+}
+
+func (r *Reserver) Reserve(ctx context.Context, c flashsale.Claim) (flashsale.Result, error) {
+	if err := c.Check(); err != nil {
 		return flashsale.Result{}, err
 	}
-	tag, keys := r.keys(sessionID, skuID)
+	tag, keys := r.keys(c.SessionID, c.SKUID)
 	if r.ttl > 0 && r.flagged(tag) {
 		return flashsale.Result{Outcome: flashsale.SoldOut}, nil
 	}
 	now := r.clock.Now().UnixMilli()
-	v, err := reserveScript.Run(ctx, r.rdb, keys, buyerID, qty, now).Int64Slice()
+	v, err := reserveScript.Run(ctx, r.rdb, keys, c.BuyerID, c.Qty, now, c.Ticket, c.SessionID, c.SKUID, c.Data).Int64Slice()
 	if err != nil {
 		return flashsale.Result{}, unavailable(err)
 	}
 	if len(v) != 3 {
 		return flashsale.Result{}, fmt.Errorf("flashredis: reserve script answered %v", v)
 	}
-	res := flashsale.Result{Left: int(v[1]), Held: int(v[2])}
-	switch v[0] {
-	case codeWon:
-		res.Outcome = flashsale.Won
-	case codeSoldOut:
-		res.Outcome = flashsale.SoldOut
-	case codeLimit:
-		res.Outcome = flashsale.LimitReached
-	case codeNotOpen:
-		res.Outcome = flashsale.NotOpen
-	case codeEnded:
-		res.Outcome = flashsale.Ended
-	default:
+	out, ok := outcomes[v[0]]
+	if !ok {
 		return flashsale.Result{}, fmt.Errorf("flashredis: reserve script answered code %d", v[0])
 	}
+	res := flashsale.Result{Outcome: out, Left: int(v[1]), Held: int(v[2]), Repeat: v[0] == codeRepeat}
 	// Only an empty pool raises the flag: "2 asked, 1 left" must not turn
 	// away the buyer who asks for 1.
 	if r.ttl > 0 && res.Left == 0 && (res.Outcome == flashsale.SoldOut || res.Outcome == flashsale.Won) {
@@ -141,12 +172,9 @@ func (r *Reserver) Reserve(ctx context.Context, sessionID, skuID, buyerID string
 	return res, nil
 }
 
-func (r *Reserver) Release(ctx context.Context, sessionID, skuID, buyerID string, qty int) error {
-	if err := flashsale.CheckQty(qty); err != nil {
-		return err
-	}
+func (r *Reserver) Release(ctx context.Context, sessionID, skuID, ticket string) error {
 	tag, keys := r.keys(sessionID, skuID)
-	n, err := releaseScript.Run(ctx, r.rdb, keys, buyerID, qty).Int64()
+	n, err := releaseScript.Run(ctx, r.rdb, keys[:3], ticket).Int64()
 	if err != nil {
 		return unavailable(err)
 	}
@@ -158,33 +186,47 @@ func (r *Reserver) Release(ctx context.Context, sessionID, skuID, buyerID string
 }
 
 // Load replaces the snapshot's SKUs in one MULTI/EXEC per SKU, so a script
-// sees either the old state or the new one, never half of it.
+// sees either the old state or the new one, never half of it. The queue of
+// wins is left alone: what it holds is on its way to the database.
 func (r *Reserver) Load(ctx context.Context, snap flashsale.Snapshot) error {
+	return r.load(ctx, snap, false, nil)
+}
+
+// Ensure loads, in one script per SKU, the SKUs whose state key is absent.
+func (r *Reserver) Ensure(ctx context.Context, snap flashsale.Snapshot) (int, error) {
+	n := 0
+	err := r.load(ctx, snap, true, &n)
+	return n, err
+}
+
+func (r *Reserver) load(ctx context.Context, snap flashsale.Snapshot, onlyAbsent bool, loaded *int) error {
 	if err := snap.Validate(); err != nil {
 		return err
 	}
 	for _, k := range snap.SKUs {
 		tag, keys := r.keys(snap.SessionID, k.SKUID)
-		buyers := make([]any, 0, 2*len(k.Held))
-		for b, h := range k.Held {
-			if h > 0 {
-				buyers = append(buyers, b, h)
-			}
+		args := []any{k.Left(), k.Limit, snap.StartsAt.UnixMilli(), snap.EndsAt.UnixMilli(), onlyAbsent}
+		for b, h := range k.Held() {
+			args = append(args, "b", b, h)
 		}
-		_, err := r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.Del(ctx, keys...)
-			p.HSet(ctx, keys[0],
-				"left", k.Left(), "limit", k.Limit,
-				"start", snap.StartsAt.UnixMilli(), "end", snap.EndsAt.UnixMilli())
-			if len(buyers) > 0 {
-				p.HSet(ctx, keys[1], buyers...)
-			}
-			return nil
-		})
+		for _, h := range k.Holds {
+			args = append(args, "t", h.Ticket, fmt.Sprintf("%d %s", h.Qty, h.BuyerID))
+		}
+		done, err := loadScript.Run(ctx, r.rdb, keys[:3], args...).Int()
 		if err != nil {
 			return unavailable(err)
 		}
+		if err := r.rdb.XGroupCreateMkStream(ctx, keys[3], group, "0").Err(); err != nil && !isBusyGroup(err) {
+			return unavailable(err)
+		}
+		if err := r.rdb.SAdd(ctx, r.prefix+"streams", keys[3]).Err(); err != nil {
+			return unavailable(err)
+		}
+		r.streams.invalidate()
 		r.soldOut.Delete(tag)
+		if loaded != nil {
+			*loaded += done
+		}
 	}
 	return nil
 }
