@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/siyu-commerce/siyu/internal/affiliate"
 	"github.com/siyu-commerce/siyu/internal/bargain"
@@ -24,6 +25,7 @@ import (
 	"github.com/siyu-commerce/siyu/internal/catalog"
 	"github.com/siyu-commerce/siyu/internal/coupon"
 	"github.com/siyu-commerce/siyu/internal/errs"
+	"github.com/siyu-commerce/siyu/internal/flashsale"
 	"github.com/siyu-commerce/siyu/internal/groupbuy"
 	"github.com/siyu-commerce/siyu/internal/httpapi"
 	"github.com/siyu-commerce/siyu/internal/identity"
@@ -35,10 +37,13 @@ import (
 	"github.com/siyu-commerce/siyu/internal/platform/clock"
 	"github.com/siyu-commerce/siyu/internal/platform/config"
 	"github.com/siyu-commerce/siyu/internal/platform/seal"
+	"github.com/siyu-commerce/siyu/internal/presale"
+	"github.com/siyu-commerce/siyu/internal/pricewindow"
 	"github.com/siyu-commerce/siyu/internal/pricing"
 	"github.com/siyu-commerce/siyu/internal/refund"
 	"github.com/siyu-commerce/siyu/internal/share"
 	"github.com/siyu-commerce/siyu/internal/store"
+	"github.com/siyu-commerce/siyu/internal/supply"
 	"github.com/siyu-commerce/siyu/internal/wechat"
 	"github.com/siyu-commerce/siyu/internal/wechat/pay"
 	"github.com/siyu-commerce/siyu/internal/wechat/sandbox"
@@ -64,6 +69,13 @@ type App struct {
 	Bargains   *bargain.Service
 	Affiliates *affiliate.Service
 	Coupons    *coupon.Service
+	Flash      *flashsale.Service
+	Presales   *presale.Service
+
+	// PriceWindows runs limited-time prices and the crossed-out price rule;
+	// Supply answers the operator's planning questions.
+	PriceWindows *pricewindow.Service
+	Supply       *supply.Service
 
 	// PayGateway is the WeChat Pay v3 client; PaySandbox the simulator it
 	// talks to in sandbox mode (nil in production).
@@ -74,6 +86,8 @@ type App struct {
 	Jobs    *jobs.Runner
 	Metrics *prometheus.Registry
 	Handler http.Handler
+
+	redis *redis.Client // SIYU_REDIS_URL's client, if set
 }
 
 // Options are what tests may change about the wiring.
@@ -87,6 +101,11 @@ type Options struct {
 	PayCompress int
 	// RefundDelay is how long the pay simulator takes to complete a refund.
 	RefundDelay time.Duration
+	// Replica names this process among replicas (the flash sale's order
+	// writers); default the host name.
+	Replica string
+	// FlashPrefix is the flash sale's Redis key prefix (tests keep apart).
+	FlashPrefix string
 	// PaySandbox, if set, is the simulator to talk to instead of a new one:
 	// a test restarting the app keeps the platform it was talking to.
 	PaySandbox *sandbox.Pay
@@ -126,12 +145,16 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		login.HTTP = &http.Client{Transport: sandbox.Transport(sim), Timeout: 5 * time.Second}
 	}
 
-	pipeline, err := pricing.New(pricing.Sale{}, pricing.Activity{}, pricing.CouponStep{}, pricing.Shipping{Fee: cfg.ShippingFee, FreeOver: cfg.FreeShippingOver})
+	// Limited-time prices are priced by the pipeline's own step, at the
+	// instant of pricing by the app's clock (package pricewindow).
+	a.PriceWindows = &pricewindow.Service{Store: a.Store, Orders: a.Store, Clock: a.Clock}
+	pipeline, err := pricing.New(pricing.Sale{}, pricing.LimitedTime{Prices: a.PriceWindows, Clock: a.Clock}, pricing.Activity{},
+		pricing.CouponStep{}, pricing.Shipping{Fee: cfg.ShippingFee, FreeOver: cfg.FreeShippingOver})
 	if err != nil {
 		return nil, err
 	}
-	a.Catalog = &catalog.Service{Store: a.Store, Clock: a.Clock}
-	a.Carts = &cart.Service{Store: a.Store, Catalog: a.Store, Clock: a.Clock}
+	a.Catalog = &catalog.Service{Store: a.Store, Clock: a.Clock, PriceGuard: a.PriceWindows}
+	a.Carts = &cart.Service{Store: a.Store, Catalog: a.Store, Clock: a.Clock, Pricing: pipeline}
 	a.Inventory = &inventory.Service{Store: a.Store, Clock: a.Clock, SKUExists: func(ctx context.Context, id string) (bool, error) {
 		found, err := a.Store.SKUs(ctx, []string{id})
 		return len(found) == 1, err
@@ -201,14 +224,22 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	a.wireBargains()
 	a.wireAffiliates()
 	a.wireCoupons()
+	a.wirePresales()
+	a.PriceWindows.RegisterConsumers(a.Events)
+	a.Supply = &supply.Service{Catalog: a.Store}
+	if err := a.wireFlashSales(opt); err != nil {
+		a.Close()
+		return nil, err
+	}
 
 	a.Metrics = prometheus.NewRegistry()
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	api := httpapi.New(httpapi.Deps{
 		Catalog: a.Catalog, Carts: a.Carts, Inventory: a.Inventory, Orders: a.Orders, Identity: a.Identity,
-		Payments: a.Payments, Refunds: a.Refunds, Shares: a.Shares, GroupBuys: a.GroupBuys, Bargains: a.Bargains, Affiliates: a.Affiliates, Coupons: a.Coupons, Ledger: a.Store, PayNotifications: a.PayGateway, Audit: a.Store,
-		Idempotency: a.Store, Ready: a.Ready, Logger: a.Log, Metrics: a.Metrics, Clock: a.Clock,
-		Limits: httpapi.Limits{MaxBody: cfg.MaxBody, IdempotencyWait: httpapi.DefaultLimits.IdempotencyWait},
+		Payments: a.Payments, Refunds: a.Refunds, Shares: a.Shares, GroupBuys: a.GroupBuys, Bargains: a.Bargains, Affiliates: a.Affiliates, Coupons: a.Coupons, Flash: a.Flash, Ledger: a.Store, PayNotifications: a.PayGateway, Audit: a.Store,
+		Idempotency: a.Store, Ready: a.Ready, Logger: a.Log, Metrics: a.Metrics, Clock: a.Clock, PriceWindows: a.PriceWindows, Supply: a.Supply,
+		Presales: a.Presales,
+		Limits:   httpapi.Limits{MaxBody: cfg.MaxBody, IdempotencyWait: httpapi.DefaultLimits.IdempotencyWait},
 	})
 	root := http.NewServeMux()
 	if a.PaySandbox != nil {
@@ -251,9 +282,10 @@ func (a *App) RunWorkers(ctx context.Context) {
 		a.Log.Error("scheduling housekeeping", "err", err)
 	}
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); a.Events.Run(ctx) }()
 	go func() { defer wg.Done(); a.Jobs.Run(ctx) }()
+	go func() { defer wg.Done(); a.runFlashWriters(ctx) }()
 	wg.Wait()
 }
 
@@ -299,6 +331,9 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 func (a *App) Close() error {
 	if a.PaySandbox != nil {
 		a.PaySandbox.Close()
+	}
+	if a.redis != nil {
+		a.redis.Close()
 	}
 	return a.Store.Close()
 }

@@ -112,7 +112,7 @@ func buyerWithOrder(t *testing.T, a *apptest.App, code string, qty int) (*order.
 	return o, sku
 }
 
-func reserved(t *testing.T, a *apptest.App, sku string) int64 {
+func reserved(t testing.TB, a *apptest.App, sku string) int64 {
 	t.Helper()
 	ls, err := a.Inventory.Levels(context.Background(), []string{sku})
 	if err != nil {

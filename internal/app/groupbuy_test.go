@@ -64,20 +64,53 @@ func (s *gbShop) buyers(t testing.TB, n int) []gbBuyer {
 	t.Helper()
 	ctx := context.Background()
 	out := make([]gbBuyer, n)
+	// A few at a time: thousands of buyers one by one take PostgreSQL
+	// half a minute.
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, 8)
 	for i := range out {
-		_, b, _, err := s.app.Identity.Login(ctx, fmt.Sprintf("gb%d-%d.1", gbCodeSeq.Add(1), time.Now().UnixNano()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr, err := s.app.Identity.CreateAddress(ctx, b.ID, identity.AddressInput{
-			Name: "王小明", Phone: "13800000000", Province: "浙江省", City: "杭州市", District: "西湖区", Detail: "文三路 1 号",
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[i] = gbBuyer{b.ID, addr.ID}
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			_, b, _, err := s.app.Identity.Login(ctx, fmt.Sprintf("gb%d-%d.1", gbCodeSeq.Add(1), time.Now().UnixNano()))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			addr, err := s.newAddress(b.ID)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			out[i] = gbBuyer{b.ID, addr}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
 	}
 	return out
+}
+
+// address gives the buyer an address and returns its id.
+func (s *gbShop) address(t testing.TB, buyerID string) string {
+	t.Helper()
+	id, err := s.newAddress(buyerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func (s *gbShop) newAddress(buyerID string) (string, error) {
+	addr, err := s.app.Identity.CreateAddress(context.Background(), buyerID, identity.AddressInput{
+		Name: "王小明", Phone: "13800000000", Province: "浙江省", City: "杭州市", District: "西湖区", Detail: "文三路 1 号",
+	})
+	if err != nil {
+		return "", err
+	}
+	return addr.ID, nil
 }
 
 func (s *gbShop) open(ctx context.Context, b gbBuyer) (*groupbuy.Team, *order.Order, error) {

@@ -8,6 +8,7 @@ import (
 	"github.com/siyu-commerce/siyu/internal/catalog"
 	"github.com/siyu-commerce/siyu/internal/money"
 	"github.com/siyu-commerce/siyu/internal/platform/clock"
+	"github.com/siyu-commerce/siyu/internal/pricing"
 )
 
 // Service runs a buyer's cart against the live catalog.
@@ -15,6 +16,10 @@ type Service struct {
 	Store   Store
 	Catalog catalog.Store
 	Clock   clock.Clock
+	// Pricing, if set, is the order pipeline: a line shows the SKU's shelf
+	// price from it (a limited-time price in force), so the cart, its
+	// checkout and the order agree. Nil: the sale price.
+	Pricing *pricing.Pipeline
 }
 
 // View is a cart as the buyer sees it: every line with what it costs now.
@@ -33,7 +38,7 @@ type ViewLine struct {
 	Spec         string    `json:"spec"`
 	Image        string    `json:"image,omitempty"`
 	Qty          int       `json:"qty"`
-	Price        money.Fen `json:"price"`      // the unit sale price now
+	Price        money.Fen `json:"price"`      // the unit price now (ShelfPrices)
 	SeenPrice    money.Fen `json:"seen_price"` // the unit price when added
 	PriceChanged bool      `json:"price_changed"`
 	Amount       money.Fen `json:"amount"` // price x qty
@@ -52,7 +57,11 @@ func (s *Service) Add(ctx context.Context, buyerID, skuID string, qty int) (Line
 	if err != nil {
 		return Line{}, err
 	}
-	return s.Store.AddCartQty(ctx, buyerID, Line{SKUID: skuID, Qty: qty, SeenPrice: sp.SKU.SalePrice, AddedAt: s.Clock.Now()})
+	prices, err := ShelfPrices(ctx, s.Pricing, map[string]catalog.SKUWithProduct{skuID: sp})
+	if err != nil {
+		return Line{}, err
+	}
+	return s.Store.AddCartQty(ctx, buyerID, Line{SKUID: skuID, Qty: qty, SeenPrice: prices[skuID], AddedAt: s.Clock.Now()})
 }
 
 // SetQty sets a line's quantity; 0 removes the line. The price the buyer
@@ -98,6 +107,10 @@ func (s *Service) View(ctx context.Context, buyerID string) (*View, error) {
 	if err != nil {
 		return nil, err
 	}
+	prices, err := ShelfPrices(ctx, s.Pricing, skus)
+	if err != nil {
+		return nil, err
+	}
 	v := &View{Lines: make([]ViewLine, 0, len(lines))}
 	for _, l := range lines {
 		vl := ViewLine{SKUID: l.SKUID, Qty: l.Qty, SeenPrice: l.SeenPrice, AddedAt: l.AddedAt}
@@ -108,7 +121,7 @@ func (s *Service) View(ctx context.Context, buyerID string) (*View, error) {
 			if len(sp.Product.Images) > 0 {
 				vl.Image = sp.Product.Images[0]
 			}
-			vl.Price, vl.Available = sp.SKU.SalePrice, sp.SKU.Available
+			vl.Price, vl.Available = prices[l.SKUID], sp.SKU.Available
 			vl.OnSale = sp.Product.Status == catalog.OnSale
 			vl.PriceChanged = vl.Price != l.SeenPrice
 			vl.Amount = vl.Price.Mul(l.Qty)
@@ -119,6 +132,25 @@ func (s *Service) View(ctx context.Context, buyerID string) (*View, error) {
 		v.Lines = append(v.Lines, vl)
 	}
 	return v, nil
+}
+
+// ShelfPrices is each SKU's unit price now as the shop asks it of everyone:
+// the pipeline's shelf price (a limited-time price in force, else the sale
+// price), or the sale price when there is no pipeline. Checkout compares
+// what the buyer saw in the cart with it.
+func ShelfPrices(ctx context.Context, p *pricing.Pipeline, skus map[string]catalog.SKUWithProduct) (map[string]money.Fen, error) {
+	if p == nil {
+		out := make(map[string]money.Fen, len(skus))
+		for id, sp := range skus {
+			out[id] = sp.SKU.SalePrice
+		}
+		return out, nil
+	}
+	lines := make([]pricing.Line, 0, len(skus))
+	for id, sp := range skus {
+		lines = append(lines, pricing.Line{SKUID: id, ListPrice: sp.SKU.ListPrice, SalePrice: sp.SKU.SalePrice})
+	}
+	return p.ShelfPrices(ctx, lines)
 }
 
 func (s *Service) onSale(ctx context.Context, skuID string) (catalog.SKUWithProduct, error) {

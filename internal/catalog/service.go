@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/siyu-commerce/siyu/internal/errs"
@@ -45,6 +46,15 @@ type SKUPrice struct {
 type Service struct {
 	Store Store
 	Clock clock.Clock
+	// PriceGuard, if set, vets every rise of a SKU's sale price (the
+	// limited-time prices refuse one just before a discount).
+	PriceGuard PriceGuard
+}
+
+// PriceGuard vets a rise of a SKU's sale price, under the product's lock.
+// DOMAIN.md ("Prices"): no price raise just before a discount.
+type PriceGuard interface {
+	CheckSaleRaise(ctx context.Context, skuID string, at time.Time) error
 }
 
 // NewCategory is an operator's new category.
@@ -202,9 +212,15 @@ func (s *Service) UpdateProduct(ctx context.Context, id string, in ProductPatch)
 				l.Add(path+".id", "sku_not_found", "the product has no SKU %q", sp.ID)
 				continue
 			}
+			was := p.SKUs[k].SalePrice
 			sp.apply(&p.SKUs[k])
 			checkSKU(&l, path, &p.SKUs[k])
 			paths[k] = path
+			if s.PriceGuard != nil && p.SKUs[k].SalePrice > was {
+				if err := s.PriceGuard.CheckSaleRaise(ctx, sp.ID, s.Clock.Now()); err != nil {
+					return nil, atField(err, path+".sale_price")
+				}
+			}
 		}
 		for i, ns := range in.NewSKUs {
 			path := fmt.Sprintf("new_skus[%d]", i)
@@ -322,6 +338,17 @@ func (s *Service) event(topic string, p *Product) outbox.Event {
 		ev.SKUs = append(ev.SKUs, SKUPrice{SKUID: sku.ID, ListPrice: sku.ListPrice, SalePrice: sku.SalePrice})
 	}
 	return outbox.New(topic, p.ID, ev, s.Clock.Now())
+}
+
+// atField names field on a refusal that came without one.
+func atField(err error, field string) error {
+	e, ok := errs.As(err)
+	if !ok || e.Field != "" {
+		return err
+	}
+	c := *e
+	c.Field = field
+	return &c
 }
 
 func (in ProductPatch) apply(p *Product) {

@@ -70,6 +70,9 @@ type Facts struct {
 	// Schedule, for a bargain, is its cut schedule as shown before the
 	// first share; nil for an activity without one.
 	Schedule *Schedule
+	// Presale, for a presale, is what its own checks read (presale.go);
+	// nil for any other activity.
+	Presale *Presale
 }
 
 // Schedule is a bargain's cut schedule as the activity discloses it.
@@ -154,6 +157,10 @@ func Lint(f Facts) Report {
 		default:
 			add(CodeSchedule, true, "%d cuts, shown before the first share, take %s down to %s", len(s.Cuts), s.From, s.Floor)
 		}
+	}
+
+	if f.Presale != nil {
+		lintPresale(f, add)
 	}
 
 	r.Passed = true

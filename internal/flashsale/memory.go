@@ -17,8 +17,9 @@ import (
 // state is rebuilt from the database with Load.
 //
 // Each SKU has its own mutex: a decision is a few map operations under it,
-// far below the cost of the HTTP request that asks for it. After sell-out
-// every request is answered from one atomic load, without the lock.
+// far below the cost of the HTTP request that asks for it. After sell-out a
+// request reads one atomic and looks its ticket up under the read lock (a
+// retry of a press that won must hear "won" again).
 type Memory struct {
 	clock clock.Clock
 	skus  sync.Map // skuKey -> *memSKU
@@ -26,14 +27,14 @@ type Memory struct {
 	mu       sync.Mutex
 	queue    []Win            // won, not yet handed to a consumer
 	inflight map[string][]Win // consumer -> handed out, not acknowledged
-	signal   chan struct{}    // closed and replaced when the queue grows
+	notify   chan struct{}    // a token when the queue grows (buffered: one pending is enough)
 	seq      atomic.Int64
 }
 
 type skuKey struct{ session, sku string }
 
 type memSKU struct {
-	mu               sync.Mutex
+	mu               sync.RWMutex
 	startsAt, endsAt int64 // unix nanoseconds
 	limit            int
 	left             atomic.Int64
@@ -46,7 +47,7 @@ func NewMemory(c clock.Clock) *Memory {
 	if c == nil {
 		c = clock.Real{}
 	}
-	return &Memory{clock: c, inflight: map[string][]Win{}, signal: make(chan struct{})}
+	return &Memory{clock: c, inflight: map[string][]Win{}, notify: make(chan struct{}, 1)}
 }
 
 func (m *Memory) Reserve(_ context.Context, c Claim) (Result, error) {
@@ -59,10 +60,15 @@ func (m *Memory) Reserve(_ context.Context, c Claim) (Result, error) {
 	}
 	s := v.(*memSKU)
 	// The sold-out check first, without the lock: after sell-out every
-	// request ends here. A repeat of a won ticket asking after sell-out
-	// is told sold_out; it won before and its order is on the way.
+	// request ends here, unless it repeats a ticket that won (a retry
+	// after a lost answer must hear "won" again, not "sold out").
 	if left := s.left.Load(); left < int64(c.Qty) {
-		return Result{Outcome: SoldOut, Left: int(left)}, nil
+		s.mu.RLock()
+		_, won := s.tickets[c.Ticket]
+		s.mu.RUnlock()
+		if !won {
+			return Result{Outcome: SoldOut, Left: int(left)}, nil
+		}
 	}
 	now := m.clock.Now()
 	s.mu.Lock()
@@ -159,9 +165,11 @@ func (m *Memory) enqueue(w Win) {
 	m.mu.Lock()
 	w.Ref = strconv.FormatInt(m.seq.Add(1), 10)
 	m.queue = append(m.queue, w)
-	close(m.signal)
-	m.signal = make(chan struct{})
 	m.mu.Unlock()
+	select {
+	case m.notify <- struct{}{}:
+	default:
+	}
 }
 
 func (m *Memory) Wins(ctx context.Context, consumer string, max int, wait time.Duration) ([]Win, error) {
@@ -182,10 +190,9 @@ func (m *Memory) Wins(ctx context.Context, consumer string, max int, wait time.D
 			m.mu.Unlock()
 			return out, nil
 		}
-		signal := m.signal
 		m.mu.Unlock()
 		select {
-		case <-signal:
+		case <-m.notify:
 		case <-timer.C:
 			return nil, nil
 		case <-ctx.Done():

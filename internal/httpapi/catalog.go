@@ -7,6 +7,7 @@ import (
 	"github.com/siyu-commerce/siyu/internal/catalog"
 	"github.com/siyu-commerce/siyu/internal/money"
 	"github.com/siyu-commerce/siyu/internal/platform/ids"
+	"github.com/siyu-commerce/siyu/internal/pricewindow"
 )
 
 type categoryList struct {
@@ -27,15 +28,40 @@ type shopProduct struct {
 	UpdatedAt   time.Time `json:"updated_at"`
 }
 
+// shopSKU's prices are the shelf's (pricewindow.Shelf), the same for
+// everyone: SalePrice is what one unit costs now (a limited-time price in
+// force, else the sale price) and ListPrice the price that may be shown
+// crossed out next to it, never above the lowest price charged in the 7
+// days before the discount (DOMAIN.md "Prices"). When nothing may be
+// crossed out, ListPrice equals SalePrice: the stored list price is never
+// shown to a buyer as such.
 type shopSKU struct {
-	ID        string         `json:"id"`
-	Specs     []catalog.Spec `json:"specs"`
-	ListPrice money.Fen      `json:"list_price"`
-	SalePrice money.Fen      `json:"sale_price"`
-	Available int64          `json:"available"`
+	ID              string         `json:"id"`
+	Specs           []catalog.Spec `json:"specs"`
+	ListPrice       money.Fen      `json:"list_price"`
+	SalePrice       money.Fen      `json:"sale_price"`
+	LimitedTime     *shopWindow    `json:"limited_time,omitempty"`      // the limited-time price in force
+	NextLimitedTime *shopWindow    `json:"next_limited_time,omitempty"` // one announced, not started
+	Available       int64          `json:"available"`
 }
 
-func toShopProduct(p catalog.Product) shopProduct {
+// shopWindow is a limited-time price as a buyer sees it.
+type shopWindow struct {
+	Price    money.Fen `json:"price"`
+	StartsAt time.Time `json:"starts_at"`
+	EndsAt   time.Time `json:"ends_at"`
+}
+
+func toShopWindow(w *pricewindow.Window) *shopWindow {
+	if w == nil {
+		return nil
+	}
+	return &shopWindow{Price: w.Price, StartsAt: w.StartsAt, EndsAt: w.EndsAt}
+}
+
+// toShopProduct shows p at the shelves' prices; a SKU without a shelf shows
+// its sale price with nothing crossed out.
+func toShopProduct(p catalog.Product, shelves map[string]pricewindow.Shelf) shopProduct {
 	out := shopProduct{ID: p.ID, CategoryID: p.CategoryID, Title: p.Title, Subtitle: p.Subtitle,
 		Description: p.Description, Images: p.Images, MinPrice: p.MinPrice, SKUs: make([]shopSKU, len(p.SKUs)),
 		UpdatedAt: p.UpdatedAt}
@@ -47,9 +73,33 @@ func toShopProduct(p catalog.Product) shopProduct {
 		if specs == nil {
 			specs = []catalog.Spec{}
 		}
-		out.SKUs[i] = shopSKU{ID: s.ID, Specs: specs, ListPrice: s.ListPrice, SalePrice: s.SalePrice, Available: max(s.Available, 0)}
+		sh, ok := shelves[s.ID]
+		if !ok {
+			sh = pricewindow.Shelf{Price: s.SalePrice}
+		}
+		list := sh.CrossedOut
+		if list <= sh.Price {
+			list = sh.Price
+		}
+		out.SKUs[i] = shopSKU{ID: s.ID, Specs: specs, ListPrice: list, SalePrice: sh.Price,
+			LimitedTime: toShopWindow(sh.Running), NextLimitedTime: toShopWindow(sh.Next), Available: max(s.Available, 0)}
+		if i == 0 || sh.Price < out.MinPrice {
+			out.MinPrice = sh.Price
+		}
 	}
 	return out
+}
+
+// shelves works out what the buyer is shown of the products' SKUs' prices.
+func (a *api) shelves(r *http.Request, ps ...catalog.Product) (map[string]pricewindow.Shelf, error) {
+	if a.d.PriceWindows == nil {
+		return nil, nil
+	}
+	var skus []catalog.SKU
+	for _, p := range ps {
+		skus = append(skus, p.SKUs...)
+	}
+	return a.d.PriceWindows.Shelves(r.Context(), skus)
 }
 
 type shopProductPage struct {
@@ -101,9 +151,14 @@ func (a *api) listProducts(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	shelves, err := a.shelves(r, page.Products...)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
 	out := shopProductPage{Items: make([]shopProduct, len(page.Products)), NextCursor: page.NextCursor}
 	for i, p := range page.Products {
-		out.Items[i] = toShopProduct(p)
+		out.Items[i] = toShopProduct(p, shelves)
 	}
 	writeJSON(w, r, http.StatusOK, out)
 }
@@ -128,5 +183,10 @@ func (a *api) getProduct(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, r, http.StatusOK, toShopProduct(*p))
+	shelves, err := a.shelves(r, *p)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, r, http.StatusOK, toShopProduct(*p, shelves))
 }

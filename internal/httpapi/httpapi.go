@@ -22,6 +22,7 @@ import (
 	"github.com/siyu-commerce/siyu/internal/cart"
 	"github.com/siyu-commerce/siyu/internal/catalog"
 	"github.com/siyu-commerce/siyu/internal/coupon"
+	"github.com/siyu-commerce/siyu/internal/flashsale"
 	"github.com/siyu-commerce/siyu/internal/groupbuy"
 	"github.com/siyu-commerce/siyu/internal/idempotency"
 	"github.com/siyu-commerce/siyu/internal/identity"
@@ -29,8 +30,11 @@ import (
 	"github.com/siyu-commerce/siyu/internal/order"
 	"github.com/siyu-commerce/siyu/internal/payment"
 	"github.com/siyu-commerce/siyu/internal/platform/clock"
+	"github.com/siyu-commerce/siyu/internal/presale"
+	"github.com/siyu-commerce/siyu/internal/pricewindow"
 	"github.com/siyu-commerce/siyu/internal/refund"
 	"github.com/siyu-commerce/siyu/internal/share"
+	"github.com/siyu-commerce/siyu/internal/supply"
 )
 
 // Limits bound what one request may ask of the server.
@@ -63,6 +67,14 @@ type Deps struct {
 	Affiliates *affiliate.Service
 	// Coupons runs coupon templates, claims and their use at checkout.
 	Coupons *coupon.Service
+	// Flash runs flash sales: sessions, the buy button, reservations.
+	Flash *flashsale.Service
+	// PriceWindows runs limited-time prices and decides the price a buyer
+	// sees crossed out; Supply answers the operator's planning questions.
+	PriceWindows *pricewindow.Service
+	Supply       *supply.Service
+	// Presales runs presales (预售): deposits, balances, price steps.
+	Presales *presale.Service
 	// Ledger is the book as finance reads it; the HTTP layer never writes it.
 	Ledger Ledger
 	// PayNotifications verifies and decrypts the payment platform's
@@ -89,6 +101,7 @@ type api struct {
 	clock        clock.Clock
 	mux          *http.ServeMux
 	authenticate func(ctx context.Context, token string) (identity.Principal, error) // a seam for tests
+	hotAuth      authCache                                                           // the flash sale's routes
 }
 
 // New builds the HTTP handler of the whole API.
@@ -127,6 +140,9 @@ func newAPI(d Deps) *api {
 	a.bargainRoutes()
 	a.affiliateRoutes()
 	a.couponRoutes()
+	a.presaleRoutes()
+	a.priceWindowRoutes()
+	a.flashRoutes()
 	a.callbackRoutes()
 
 	// Callbacks skip the body cap: the notification parser reads the raw

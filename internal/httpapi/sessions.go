@@ -67,5 +67,6 @@ func (a *api) logout(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	a.hotAuth.forget(tok)
 	w.WriteHeader(http.StatusNoContent)
 }

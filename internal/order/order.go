@@ -110,7 +110,7 @@ type Order struct {
 
 // Activity names the marketing activity an order was placed through.
 type Activity struct {
-	Kind string `json:"kind"` // ActivityGroupBuy, ActivityBargain
+	Kind string `json:"kind"` // ActivityGroupBuy, ActivityBargain, ActivityFlashSale
 	ID   string `json:"id"`   // the activity
 	Ref  string `json:"ref"`  // the team or bargain within it
 }
@@ -119,6 +119,17 @@ type Activity struct {
 const (
 	ActivityGroupBuy = "group_buy"
 	ActivityBargain  = "bargain"
+	// ActivityFlashSale: Ref is the reservation (the winning ticket).
+	ActivityFlashSale = "flash_sale"
+	// The presale's orders (package presale), Ref the presale order:
+	// ActivityPresale is a presale paid in full, an ordinary sale;
+	// ActivityPresaleDeposit is the deposit (定金) of a presale paid in two
+	// parts, ActivityPresaleBalance the balance (尾款), the sale of the goods.
+	// The presale holds the stock of both (ActivityHoldsStock), and the
+	// deposit sells no goods (ActivitySellsGoods).
+	ActivityPresale        = "presale"
+	ActivityPresaleDeposit = "presale_deposit"
+	ActivityPresaleBalance = "presale_balance"
 )
 
 // Offer is an activity's terms for one order: set by the activity's own
@@ -133,6 +144,10 @@ type Offer struct {
 	PayBy time.Time
 	// Hold keeps the paid order from shipping until Release.
 	Hold bool
+	// Runs, if set for a SKU, prices its units in runs of different unit
+	// prices (a presale's price steps), replacing Prices for that SKU; the
+	// runs add up to the line's quantity.
+	Runs map[string][]Run
 }
 
 // SKUQty is how many units of one SKU an order holds.
@@ -145,7 +160,12 @@ type SKUQty struct {
 // reserve, release and commit stock in this order so that two transactions
 // touching the same SKUs lock their stock rows in the same order and cannot
 // deadlock each other.
+//
+// An order whose activity holds its stock (ActivityHoldsStock) has none.
 func (o *Order) StockUnits() []SKUQty {
+	if o.Activity != nil && ActivityHoldsStock(o.Activity.Kind) {
+		return nil
+	}
 	var out []SKUQty
 	for _, l := range o.Lines {
 		i := slices.IndexFunc(out, func(u SKUQty) bool { return u.SKUID == l.SKUID })

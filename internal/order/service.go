@@ -163,13 +163,15 @@ func (s *Service) Prepare(ctx context.Context, in PlaceInput) (*Draft, error) {
 		if !ok || sp.Product.Status != catalog.OnSale {
 			return nil, lineChanged(l.SKUID, "product_unavailable", "SKU %s is no longer on sale", l.SKUID)
 		}
-		if sp.SKU.Available < int64(l.Qty) {
+		// Units an activity holds already (a presale's balance) are not
+		// available to anyone, the buyer included: nothing to check here.
+		if sp.SKU.Available < int64(l.Qty) && !in.Offer.holdsStock() {
 			return nil, &errs.Error{Kind: errs.Conflict, Code: "out_of_stock", Field: "lines[" + l.SKUID + "]",
 				Message: fmt.Sprintf("only %d of %s %s left", max(sp.SKU.Available, 0), sp.Product.Title, sp.SKU.SpecText())}
 		}
 		priced[i] = pricing.Line{SKUID: l.SKUID, Qty: l.Qty, ListPrice: sp.SKU.ListPrice, SalePrice: sp.SKU.SalePrice}
 		if in.Offer != nil {
-			price, ok := in.Offer.Prices[l.SKUID]
+			price, ok := in.Offer.price(l.SKUID)
 			if !ok {
 				return nil, lineChanged(l.SKUID, "not_in_activity", "SKU %s is not part of the activity", l.SKUID)
 			}
@@ -187,10 +189,16 @@ func (s *Service) Prepare(ctx context.Context, in PlaceInput) (*Draft, error) {
 			return nil, err
 		}
 	}
-	q, err := s.Pricing.Price(ctx, priced, coupons...)
+	expanded, from, err := in.Offer.split(priced)
 	if err != nil {
 		return nil, err
 	}
+	q, err := s.Pricing.Price(ctx, expanded, coupons...)
+	if err != nil {
+		return nil, err
+	}
+	merge(q, from, len(priced))
+	in.Offer.noShipping(q)
 	uses, err := couponUses(q)
 	if err != nil {
 		return nil, err
@@ -227,6 +235,18 @@ func (s *Service) Prepare(ctx context.Context, in PlaceInput) (*Draft, error) {
 		Jobs:    []jobs.Job{jobs.New(JobCloseUnpaid, o.ID, o.PayBy, jobPayload{OrderID: o.ID})},
 		Coupons: uses,
 	}, nil
+}
+
+// Compose is the draft of an order an activity built and priced itself,
+// in bulk, where Prepare's per-order reads would not keep up (a flash sale's
+// order writer): the order's creation event and its close job, as Prepare
+// gives them.
+func (s *Service) Compose(o *Order) *Draft {
+	return &Draft{
+		Order:  o,
+		Events: []outbox.Event{s.event(o, "", PendingPayment, "", TopicCreated)},
+		Jobs:   []jobs.Job{jobs.New(JobCloseUnpaid, o.ID, o.PayBy, jobPayload{OrderID: o.ID})},
+	}
 }
 
 // couponUses is what each coupon of the quote saved. A coupon that saves
@@ -341,12 +361,18 @@ func checkLines(lines []LineInput) error {
 // saw them, naming the first line that changed, and refreshes the cart so the
 // buyer sees the new prices and can check out again knowingly.
 func (s *Service) recheckPrices(ctx context.Context, buyerID string, seen map[string]cart.Line, skus map[string]catalog.SKUWithProduct) error {
+	// The price a cart shows is the shelf price (a limited-time price in
+	// force, else the sale price): the same one is checked here.
+	prices, err := cart.ShelfPrices(ctx, s.Pricing, skus)
+	if err != nil {
+		return err
+	}
 	// Map order is random: walk the SKUs sorted so the line named is the
 	// same on every try.
 	var first error
 	for _, id := range slices.Sorted(maps.Keys(seen)) {
 		l := seen[id]
-		now := skus[id].SKU.SalePrice
+		now := prices[id]
 		if l.SeenPrice == now {
 			continue
 		}

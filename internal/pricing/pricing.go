@@ -1,9 +1,9 @@
 // Package pricing turns lines into amounts through an explicit pipeline of
-// ordered steps: list price -> sale price -> activity price -> coupon ->
-// points -> shipping. Each step records what it took off each line, and any
-// order-level amount is split across lines by largest remainder, so line
-// amounts always add up to the order total, to the fen. Later capabilities
-// (activities, coupons, points) plug in as steps.
+// ordered steps: list price -> sale price -> limited-time price -> activity
+// price -> coupon -> points -> shipping. Each step records what it took off
+// each line, and any order-level amount is split across lines by largest
+// remainder, so line amounts always add up to the order total, to the fen.
+// Later capabilities (activities, coupons, points) plug in as steps.
 //
 // Nothing here looks at who the buyer is beyond what they chose to apply (a
 // coupon they hold, points they spend): a displayed price does not depend on
@@ -19,14 +19,15 @@ import (
 
 // Step names, in pipeline order. The rank of a step is its index here.
 const (
-	StepSale     = "sale"     // the shop's price below the list price
-	StepActivity = "activity" // group buy, bargain, flash sale, limited-time price
-	StepCoupon   = "coupon"
-	StepPoints   = "points"
-	StepShipping = "shipping"
+	StepSale        = "sale"         // the shop's price below the list price
+	StepLimitedTime = "limited_time" // a limited-time price (限时抢购) in force: see LimitedTime
+	StepActivity    = "activity"     // group buy, bargain, flash sale
+	StepCoupon      = "coupon"
+	StepPoints      = "points"
+	StepShipping    = "shipping"
 )
 
-var rank = map[string]int{StepSale: 1, StepActivity: 2, StepCoupon: 3, StepPoints: 4, StepShipping: 5}
+var rank = map[string]int{StepSale: 1, StepLimitedTime: 2, StepActivity: 3, StepCoupon: 4, StepPoints: 5, StepShipping: 6}
 
 // Adjustment is what one step took off one line (a positive amount is a
 // discount).

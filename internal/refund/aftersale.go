@@ -53,7 +53,7 @@ func (s *Service) RequestAfterSale(ctx context.Context, in AfterSaleInput) (*Aft
 	if !afterSaleStatuses[p.OrderStatus] {
 		return nil, ErrOrderNotEligible
 	}
-	if in.Kind == ReturnRefund && p.OrderStatus == order.Paid {
+	if in.Kind == ReturnRefund && (p.OrderStatus == order.Paid || p.NoGoods) {
 		return nil, ErrReturnNotShipped
 	}
 	paid, err := s.paid(ctx, in.OrderID)

@@ -216,6 +216,10 @@ type Position struct {
 	RefundedFee      money.Fen
 	ShippingRefunded money.Fen
 	Count            int // refunds started, closed ones included (see MaxRefunds)
+	// NoGoods: the order sells no goods (order.ActivitySellsGoods: a
+	// presale's deposit), so a refund of it gives no units back, whatever
+	// its state: its lines' stock is the balance order's.
+	NoGoods bool
 }
 
 // PositionLine is one order line and what of it is refunded.

@@ -212,7 +212,7 @@ func (s *Service) newRefund(p *Position, q Quote, src Source, reason string, ret
 		ID: id, OrderID: p.OrderID, BuyerID: p.BuyerID, PaymentID: p.Paid.PaymentID,
 		OutTradeNo: p.Paid.OutTradeNo, OutRefundNo: OutRefundNo(id),
 		Source: src, Reason: reason, Lines: q.Lines, Shipping: q.Shipping, Amount: q.Amount, Fee: q.Fee,
-		Total: p.Paid.Amount, Full: q.Full, Return: ret, State: Pending, Operator: operator,
+		Total: p.Paid.Amount, Full: q.Full, Return: ret && !p.NoGoods, State: Pending, Operator: operator,
 		CreatedAt: now, UpdatedAt: now,
 	}
 }

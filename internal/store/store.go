@@ -14,6 +14,7 @@ import (
 	"github.com/siyu-commerce/siyu/internal/cart"
 	"github.com/siyu-commerce/siyu/internal/catalog"
 	"github.com/siyu-commerce/siyu/internal/coupon"
+	"github.com/siyu-commerce/siyu/internal/flashsale"
 	"github.com/siyu-commerce/siyu/internal/groupbuy"
 	"github.com/siyu-commerce/siyu/internal/idempotency"
 	"github.com/siyu-commerce/siyu/internal/identity"
@@ -24,6 +25,8 @@ import (
 	"github.com/siyu-commerce/siyu/internal/outbox"
 	"github.com/siyu-commerce/siyu/internal/payment"
 	"github.com/siyu-commerce/siyu/internal/platform/seal"
+	"github.com/siyu-commerce/siyu/internal/presale"
+	"github.com/siyu-commerce/siyu/internal/pricewindow"
 	"github.com/siyu-commerce/siyu/internal/refund"
 	"github.com/siyu-commerce/siyu/internal/share"
 	"github.com/siyu-commerce/siyu/internal/store/postgres"
@@ -49,6 +52,9 @@ type Engine interface {
 	bargain.Store
 	affiliate.Store
 	coupon.Store
+	flashsale.Store
+	pricewindow.Store
+	presale.Store
 	Ping(ctx context.Context) error
 	Migrate(ctx context.Context) (int, error)
 	Pending(ctx context.Context) (int, error)

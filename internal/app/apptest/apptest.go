@@ -35,9 +35,22 @@ type App struct {
 	Clock *clock.Fake
 }
 
+// Options are what a test may change about the wiring beyond the
+// configuration.
+type Options struct {
+	Replica     string // app.Options.Replica
+	FlashPrefix string // app.Options.FlashPrefix
+}
+
 // New builds and migrates an app on the given engine. mod, if not nil, may
 // change the configuration first.
 func New(t testing.TB, engine Engine, mod func(*config.Config)) *App {
+	t.Helper()
+	return NewWith(t, engine, mod, Options{})
+}
+
+// NewWith is New with wiring options.
+func NewWith(t testing.TB, engine Engine, mod func(*config.Config), o Options) *App {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := config.Default()
@@ -58,7 +71,8 @@ func New(t testing.TB, engine Engine, mod func(*config.Config)) *App {
 	// The pay simulator's callback retries (WeChat's 24-hour schedule) are
 	// compressed 100,000 times and refunds complete at once, so a test waits
 	// for them with PaySandbox.Flush, never with sleeps.
-	a, err := app.New(context.Background(), cfg, app.Options{Clock: clk, Log: testLogger(t), PayCompress: 100000, RefundDelay: time.Millisecond})
+	a, err := app.New(context.Background(), cfg, app.Options{Clock: clk, Log: testLogger(t), PayCompress: 100000, RefundDelay: time.Millisecond,
+		Replica: o.Replica, FlashPrefix: o.FlashPrefix})
 	if err != nil {
 		t.Fatalf("apptest: %v", err)
 	}

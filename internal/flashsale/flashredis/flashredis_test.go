@@ -2,6 +2,7 @@ package flashredis_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -94,4 +95,46 @@ func dedicatedDB(t *testing.T) *redis.Client {
 		t.Fatalf("redis: %v", err)
 	}
 	return rdb
+}
+
+// TestDeadWriterWinsAreTakenOver: wins handed to a writer that died (another
+// process: its own Reserver) are taken over by a live one once they have
+// waited ClaimAfter, and not before.
+func TestDeadWriterWinsAreTakenOver(t *testing.T) {
+	rdb := dedicatedDB(t)
+	ctx := context.Background()
+	prefix := "siyu:test:" + ids.Token(4) + ":"
+	c := clock.NewFake(time.Date(2026, 11, 11, 0, 0, 0, 0, time.UTC))
+	dead := flashredis.New(rdb, flashredis.Options{Prefix: prefix, Clock: c, ClaimAfter: 200 * time.Millisecond})
+	if err := dead.Load(ctx, flashsale.Snapshot{SessionID: "s", StartsAt: c.Now(), EndsAt: c.Now().Add(time.Hour),
+		SKUs: []flashsale.SKUState{{SKUID: "sku", Quota: 10, Limit: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		b := fmt.Sprintf("b%d", i)
+		if res, err := dead.Reserve(ctx, flashsale.Claim{SessionID: "s", SKUID: "sku", BuyerID: b, Qty: 1, Ticket: b}); err != nil || res.Outcome != flashsale.Won {
+			t.Fatalf("reserve: %v %v", res, err)
+		}
+	}
+	taken, err := dead.Wins(ctx, "writer-a", 10, 0)
+	if err != nil || len(taken) != 5 {
+		t.Fatalf("the first writer took %d: %v", len(taken), err)
+	}
+	// writer-a dies here. Another process's writer finds nothing at first.
+	live := flashredis.New(rdb, flashredis.Options{Prefix: prefix, Clock: c, ClaimAfter: 200 * time.Millisecond})
+	if got, err := live.Wins(ctx, "writer-b", 10, 0); err != nil || len(got) != 0 {
+		t.Fatalf("a live writer took %d wins still fresh with another: %v", len(got), err)
+	}
+	time.Sleep(250 * time.Millisecond)
+	live2 := flashredis.New(rdb, flashredis.Options{Prefix: prefix, Clock: c, ClaimAfter: 200 * time.Millisecond})
+	got, err := live2.Wins(ctx, "writer-b", 10, 0)
+	if err != nil || len(got) != 5 {
+		t.Fatalf("after ClaimAfter the live writer took %d: %v", len(got), err)
+	}
+	if err := live2.Ack(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	if rest, err := live2.Wins(ctx, "writer-c", 10, 0); err != nil || len(rest) != 0 {
+		t.Fatalf("%d acknowledged wins came back: %v", len(rest), err)
+	}
 }

@@ -61,6 +61,19 @@ func (r *Reserver) streamKeys(ctx context.Context) ([]string, error) {
 }
 
 func (r *Reserver) Wins(ctx context.Context, consumer string, max int, wait time.Duration) ([]flashsale.Win, error) {
+	wins, err := r.wins(ctx, consumer, max, wait)
+	if err != nil {
+		// Redis may have handed wins out and lost its answer on the way
+		// (a restart mid-read): they are pending under our name, so the
+		// next read starts from our own pending list.
+		r.mu.Lock()
+		r.recovered[consumer] = false
+		r.mu.Unlock()
+	}
+	return wins, err
+}
+
+func (r *Reserver) wins(ctx context.Context, consumer string, max int, wait time.Duration) ([]flashsale.Win, error) {
 	keys, err := r.streamKeys(ctx)
 	if err != nil || len(keys) == 0 {
 		if err == nil {

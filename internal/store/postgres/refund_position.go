@@ -121,18 +121,20 @@ func loadPosition(ctx context.Context, db refundDB, orderID string) (*refund.Pos
 		paymentID, outTradeNo                                     *string
 		paid, fee, refunded, refundedFee, shippingRefunded, count *int64
 		paidAt                                                    *time.Time
+		activityKind                                              string
 	)
 	err := db.QueryRow(ctx, `SELECT o.buyer_id, o.status, o.shipping, p.payment_id::text, p.out_trade_no, p.paid, p.fee,
-			p.paid_at, p.refunded, p.refunded_fee, p.shipping_refunded, p.refund_count
+			p.paid_at, p.refunded, p.refunded_fee, p.shipping_refunded, p.refund_count, o.activity_kind
 		FROM orders o LEFT JOIN refund_positions p ON p.order_id = o.id WHERE o.id = $1`, orderID).
 		Scan(&p.BuyerID, &p.OrderStatus, &p.Shipping, &paymentID, &outTradeNo, &paid, &fee, &paidAt, &refunded,
-			&refundedFee, &shippingRefunded, &count)
+			&refundedFee, &shippingRefunded, &count, &activityKind)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, order.ErrNotFound
 	}
 	if err != nil {
 		return nil, err
 	}
+	p.NoGoods = !order.ActivitySellsGoods(activityKind)
 	if paymentID != nil {
 		p.Paid = refund.Paid{PaymentID: *paymentID, OrderID: orderID, OutTradeNo: *outTradeNo,
 			Amount: money.Fen(*paid), Fee: money.Fen(*fee), PaidAt: paidAt.UTC()}

@@ -120,13 +120,13 @@ func loadPosition(ctx context.Context, db refundDB, orderID string) (*refund.Pos
 		paymentID, outTradeNo                   sql.NullString
 		paid, fee, paidAt, refunded, refundedFe sql.NullInt64
 		shippingRefunded, count                 sql.NullInt64
-		status                                  string
+		status, activityKind                    string
 	)
 	err := db.QueryRowContext(ctx, `SELECT o.buyer_id, o.status, o.shipping, p.payment_id, p.out_trade_no, p.paid, p.fee,
-			p.paid_at, p.refunded, p.refunded_fee, p.shipping_refunded, p.refund_count
+			p.paid_at, p.refunded, p.refunded_fee, p.shipping_refunded, p.refund_count, o.activity_kind
 		FROM orders o LEFT JOIN refund_positions p ON p.order_id = o.id WHERE o.id = ?`, orderID).
 		Scan(&p.BuyerID, &status, &p.Shipping, &paymentID, &outTradeNo, &paid, &fee, &paidAt, &refunded, &refundedFe,
-			&shippingRefunded, &count)
+			&shippingRefunded, &count, &activityKind)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, order.ErrNotFound
 	}
@@ -134,6 +134,7 @@ func loadPosition(ctx context.Context, db refundDB, orderID string) (*refund.Pos
 		return nil, err
 	}
 	p.OrderStatus = order.Status(status)
+	p.NoGoods = !order.ActivitySellsGoods(activityKind)
 	if paymentID.Valid {
 		p.Paid = refund.Paid{PaymentID: paymentID.String, OrderID: orderID, OutTradeNo: outTradeNo.String,
 			Amount: fen(paid), Fee: fen(fee), PaidAt: fromTS(paidAt.Int64)}

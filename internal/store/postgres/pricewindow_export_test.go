@@ -1,0 +1,10 @@
+package postgres
+
+import "context"
+
+// ExecRaw runs one statement on the pool, for an external test that must
+// run a migration's SQL again (the price record seeds of 0021).
+func ExecRaw(s *Store, ctx context.Context, q string) error {
+	_, err := s.pool.Exec(ctx, q)
+	return err
+}
