@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/siyu-commerce/siyu/internal/app"
 	"github.com/siyu-commerce/siyu/internal/app/apptest"
 	"github.com/siyu-commerce/siyu/internal/errs"
@@ -379,4 +381,55 @@ func TestFlashTwoReplicas(t *testing.T) {
 		t.Fatalf("%d units won of 300 across two replicas", total)
 	}
 	s.checkOrders(t, wins, 2)
+}
+
+// TestFlashRedisLostItsData: Redis comes back empty mid-sale (a restart
+// without persistence; here the session's keys are deleted). The next press
+// finds no state, the session is rebuilt from the database, and the sale
+// goes on: the units written before count, nothing is sold twice.
+func TestFlashRedisLostItsData(t *testing.T) {
+	prefix := "siyu:test:" + ids.Token(6) + ":"
+	a := apptest.NewWith(t, apptest.Postgres, withRedis(t), apptest.Options{FlashPrefix: prefix})
+	s := &flashShop{app: a, sku: stockedSKU(t, a, "flash", 5999, 4999)}
+	start := a.Clock.Now().Add(time.Minute)
+	var err error
+	if s.session, err = a.Flash.CreateSession(context.Background(), "op", flashsale.NewSession{
+		Name: "wiped", StartsAt: start, EndsAt: start.Add(time.Hour),
+		SKUs: []flashsale.NewSessionSKU{{SKUID: s.sku, Price: 1999, Quota: 500, Limit: 2}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	buyers := (&gbShop{app: a}).buyers(t, 600)
+	s.open()
+	first := s.rush(t, buyers[:200], "before")
+	s.flush(t)
+	// The data is lost: every key of the sale, state and queue.
+	opt, err := redis.ParseURL(testenv.Need(t, testenv.RedisVar))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	ctx := context.Background()
+	keys, err := rdb.Keys(ctx, prefix+"*").Result()
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("keys: %v %v", keys, err)
+	}
+	if err := rdb.Del(ctx, keys...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// The same buyers and 400 more come back: their first presses are
+	// repeats (the rebuilt state knows their tickets), their limits hold,
+	// and only the rest of the quota sells.
+	second := s.rush(t, buyers, "before")
+	s.flush(t)
+	all := append(first, second...)
+	total := 0
+	for _, w := range all {
+		total += w.qty
+	}
+	if total != 500 {
+		t.Fatalf("%d units won of 500 across the loss", total)
+	}
+	s.checkOrders(t, all, 2)
 }
