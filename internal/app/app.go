@@ -31,12 +31,14 @@ import (
 	"github.com/siyu-commerce/siyu/internal/identity"
 	"github.com/siyu-commerce/siyu/internal/inventory"
 	"github.com/siyu-commerce/siyu/internal/jobs"
+	"github.com/siyu-commerce/siyu/internal/membership"
 	"github.com/siyu-commerce/siyu/internal/order"
 	"github.com/siyu-commerce/siyu/internal/outbox"
 	"github.com/siyu-commerce/siyu/internal/payment"
 	"github.com/siyu-commerce/siyu/internal/platform/clock"
 	"github.com/siyu-commerce/siyu/internal/platform/config"
 	"github.com/siyu-commerce/siyu/internal/platform/seal"
+	"github.com/siyu-commerce/siyu/internal/points"
 	"github.com/siyu-commerce/siyu/internal/presale"
 	"github.com/siyu-commerce/siyu/internal/pricewindow"
 	"github.com/siyu-commerce/siyu/internal/pricing"
@@ -71,6 +73,8 @@ type App struct {
 	Coupons    *coupon.Service
 	Flash      *flashsale.Service
 	Presales   *presale.Service
+	Points     *points.Service
+	Members    *membership.Service
 
 	// PriceWindows runs limited-time prices and the crossed-out price rule;
 	// Supply answers the operator's planning questions.
@@ -149,7 +153,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	// instant of pricing by the app's clock (package pricewindow).
 	a.PriceWindows = &pricewindow.Service{Store: a.Store, Orders: a.Store, Clock: a.Clock}
 	pipeline, err := pricing.New(pricing.Sale{}, pricing.LimitedTime{Prices: a.PriceWindows, Clock: a.Clock}, pricing.Activity{},
-		pricing.CouponStep{}, pricing.Shipping{Fee: cfg.ShippingFee, FreeOver: cfg.FreeShippingOver})
+		pricing.MemberStep{}, pricing.CouponStep{}, pricing.PointsStep{}, pricing.Shipping{Fee: cfg.ShippingFee, FreeOver: cfg.FreeShippingOver})
 	if err != nil {
 		return nil, err
 	}
@@ -225,6 +229,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	a.wireAffiliates()
 	a.wireCoupons()
 	a.wirePresales()
+	a.wirePoints()
 	a.PriceWindows.RegisterConsumers(a.Events)
 	a.Supply = &supply.Service{Catalog: a.Store}
 	if err := a.wireFlashSales(opt); err != nil {
@@ -237,8 +242,10 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	api := httpapi.New(httpapi.Deps{
 		Catalog: a.Catalog, Carts: a.Carts, Inventory: a.Inventory, Orders: a.Orders, Identity: a.Identity,
 		Payments: a.Payments, Refunds: a.Refunds, Shares: a.Shares, GroupBuys: a.GroupBuys, Bargains: a.Bargains, Affiliates: a.Affiliates, Coupons: a.Coupons, Flash: a.Flash, Ledger: a.Store, PayNotifications: a.PayGateway, Audit: a.Store,
-		Idempotency: a.Store, Ready: a.Ready, Logger: a.Log, Metrics: a.Metrics, Clock: a.Clock, PriceWindows: a.PriceWindows, Supply: a.Supply,
+		Idempotency: a.Store, Ready: a.Ready, Logger: a.Log, Metrics: a.Metrics, Clock: a.Clock, PriceWindows: a.PriceWindows, Supply: a.Supply, Points: a.Points, Members: a.Members,
+		Consent: a.wireConsent(), DataRights: a.wireDataRights(),
 		Presales: a.Presales,
+		CRM:      a.wireCRM(),
 		Limits:   httpapi.Limits{MaxBody: cfg.MaxBody, IdempotencyWait: httpapi.DefaultLimits.IdempotencyWait},
 	})
 	root := http.NewServeMux()

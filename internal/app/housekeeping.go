@@ -31,6 +31,9 @@ func (a *App) registerHousekeeping() {
 			return err
 		}
 		a.Log.Info("housekeeping", "sessions_purged", sessions, "idempotency_keys_purged", keys)
+		if err := a.loyaltyDaily(ctx); err != nil {
+			return err
+		}
 		return a.scheduleHousekeeping(ctx, now.Add(time.Hour))
 	})
 }

@@ -21,15 +21,20 @@ import (
 	"github.com/siyu-commerce/siyu/internal/bargain"
 	"github.com/siyu-commerce/siyu/internal/cart"
 	"github.com/siyu-commerce/siyu/internal/catalog"
+	"github.com/siyu-commerce/siyu/internal/consent"
 	"github.com/siyu-commerce/siyu/internal/coupon"
+	"github.com/siyu-commerce/siyu/internal/crm"
+	"github.com/siyu-commerce/siyu/internal/datarights"
 	"github.com/siyu-commerce/siyu/internal/flashsale"
 	"github.com/siyu-commerce/siyu/internal/groupbuy"
 	"github.com/siyu-commerce/siyu/internal/idempotency"
 	"github.com/siyu-commerce/siyu/internal/identity"
 	"github.com/siyu-commerce/siyu/internal/inventory"
+	"github.com/siyu-commerce/siyu/internal/membership"
 	"github.com/siyu-commerce/siyu/internal/order"
 	"github.com/siyu-commerce/siyu/internal/payment"
 	"github.com/siyu-commerce/siyu/internal/platform/clock"
+	"github.com/siyu-commerce/siyu/internal/points"
 	"github.com/siyu-commerce/siyu/internal/presale"
 	"github.com/siyu-commerce/siyu/internal/pricewindow"
 	"github.com/siyu-commerce/siyu/internal/refund"
@@ -75,6 +80,16 @@ type Deps struct {
 	Supply       *supply.Service
 	// Presales runs presales (预售): deposits, balances, price steps.
 	Presales *presale.Service
+	// Consent records buyers' consents per purpose; DataRights exports and
+	// erases a buyer's data (docs/privacy.md).
+	Consent    *consent.Service
+	DataRights *datarights.Service
+	// Points runs buyers' points: balances, sign-ins, task awards, rules.
+	Points *points.Service
+	// Members runs member tiers: growth, the program, tier changes.
+	Members *membership.Service
+	// CRM runs layers, RFM, tags and segments (internal/crm).
+	CRM *crm.Service
 	// Ledger is the book as finance reads it; the HTTP layer never writes it.
 	Ledger Ledger
 	// PayNotifications verifies and decrypts the payment platform's
@@ -140,7 +155,11 @@ func newAPI(d Deps) *api {
 	a.bargainRoutes()
 	a.affiliateRoutes()
 	a.couponRoutes()
+	a.crmRoutes()
+	a.consentRoutes()
 	a.presaleRoutes()
+	a.pointsRoutes()
+	a.membershipRoutes()
 	a.priceWindowRoutes()
 	a.flashRoutes()
 	a.callbackRoutes()

@@ -13,6 +13,10 @@ import (
 	"github.com/siyu-commerce/siyu/internal/pricing"
 )
 
+// maxOrderPoints bounds the points one order may ask to spend (a point is a
+// yuan): far above any cap, it only keeps absurd numbers out.
+const maxOrderPoints = 10_000_000
+
 // maxRemark bounds a buyer's note to the shop.
 const maxRemark = 200
 
@@ -26,6 +30,8 @@ type placeOrderRequest struct {
 	AddressID string        `json:"address_id"`
 	Remark    string        `json:"remark"`
 	CouponIDs []string      `json:"coupon_ids"`
+	// Points to spend (1 point = 1 yuan); the order's cap may spend fewer.
+	Points int64 `json:"points"`
 }
 
 type lineRequest struct {
@@ -73,6 +79,10 @@ func (req placeOrderRequest) toPlaceInput(buyerID string) (order.PlaceInput, err
 		l.Add("remark", "too_long", "remark is at most %d characters", maxRemark)
 	}
 	in.CouponIDs = checkCouponIDs(&l, req.CouponIDs)
+	if req.Points < 0 || req.Points > maxOrderPoints {
+		l.Add("points", "points_out_of_range", "points is 0 to %d", maxOrderPoints)
+	}
+	in.Points = req.Points
 	return in, l.Err()
 }
 

@@ -43,6 +43,8 @@ type Service struct {
 	Addresses Addresses
 	Pricing   *pricing.Pipeline
 	Coupons   Coupons // nil: no coupon is accepted
+	Points    Points  // nil: no points are accepted
+	Members   Members // nil: no member tier benefits
 	Clock     clock.Clock
 	Config    Config
 
@@ -63,6 +65,23 @@ type Coupons interface {
 	Terms(ctx context.Context, buyerID string, ids []string, skus map[string]catalog.SKUWithProduct) ([]pricing.Coupon, error)
 	// CreateOrder stores d with its coupons marked used.
 	CreateOrder(ctx context.Context, d *Draft) error
+}
+
+// Points resolves the points a buyer spends at checkout and stores an
+// order that spends them: the points leave the buyer's lots in the order's
+// own transaction, so two checkouts cannot spend the same points.
+type Points interface {
+	// Terms checks the buyer holds n points and gives the pricing step's
+	// terms (the point's value, the cap).
+	Terms(ctx context.Context, buyerID string, n int64) (*pricing.Points, error)
+	// CreateOrder stores d with d.Points taken from the buyer's lots.
+	CreateOrder(ctx context.Context, d *Draft) error
+}
+
+// Members gives the buyer's member tier benefits for an order of skus (nil:
+// none), priced by the pipeline's member step.
+type Members interface {
+	Benefits(ctx context.Context, buyerID string, skus map[string]catalog.SKUWithProduct) (*pricing.Member, error)
 }
 
 // CouponUse is a coupon an order uses and what it saved.
@@ -93,6 +112,9 @@ type PlaceInput struct {
 	// CouponIDs are coupons of the buyer's to apply; the coupon service
 	// checks them, nothing about them is taken from the client.
 	CouponIDs []string
+	// Points is how many of the buyer's points to spend; the points step
+	// spends fewer when the order's cap allows fewer.
+	Points int64
 }
 
 // Draft is an order priced and ready to store, with what must be written
@@ -104,6 +126,8 @@ type Draft struct {
 	Jobs   []jobs.Job
 	// Coupons are the coupons the order uses, to mark used with it.
 	Coupons []CouponUse
+	// Points is how many points the order spends, taken with it.
+	Points int64
 }
 
 // Place prices and places an order, reserving its stock.
@@ -115,6 +139,9 @@ func (s *Service) Place(ctx context.Context, in PlaceInput) (*Order, error) {
 	create := func(ctx context.Context, d *Draft) error { return s.Store.CreateOrder(ctx, d.Order, d.Events, d.Jobs) }
 	if len(d.Coupons) > 0 {
 		create = s.Coupons.CreateOrder
+	}
+	if d.Points > 0 {
+		create = s.Points.CreateOrder
 	}
 	if err := PlaceError(create(ctx, d)); err != nil {
 		return nil, err
@@ -141,6 +168,9 @@ func (s *Service) Prepare(ctx context.Context, in PlaceInput) (*Draft, error) {
 		// An activity's price is its whole offer: DOMAIN.md keeps one
 		// discount from stacking on another's floor.
 		return nil, errs.Field("coupon_ids", "offer_takes_no_coupon", "an activity's order takes no coupon")
+	}
+	if err := s.checkPoints(in); err != nil {
+		return nil, err
 	}
 	if len(in.CouponIDs) > 0 && s.Coupons == nil {
 		return nil, errs.Field("coupon_ids", "coupons_unavailable", "this shop takes no coupons")
@@ -193,7 +223,20 @@ func (s *Service) Prepare(ctx context.Context, in PlaceInput) (*Draft, error) {
 	if err != nil {
 		return nil, err
 	}
-	q, err := s.Pricing.Price(ctx, expanded, coupons...)
+	var pts *pricing.Points
+	if in.Points > 0 {
+		if pts, err = s.Points.Terms(ctx, in.BuyerID, in.Points); err != nil {
+			return nil, err
+		}
+	}
+	x := pricing.Extra{Points: pts}
+	// An activity's price is its whole offer: no tier discount on top.
+	if s.Members != nil && in.Offer == nil {
+		if x.Member, err = s.Members.Benefits(ctx, in.BuyerID, skus); err != nil {
+			return nil, err
+		}
+	}
+	q, err := s.Pricing.PriceWith(ctx, expanded, x, coupons...)
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +277,28 @@ func (s *Service) Prepare(ctx context.Context, in PlaceInput) (*Draft, error) {
 		Events:  []outbox.Event{s.event(o, "", PendingPayment, "", TopicCreated)},
 		Jobs:    []jobs.Job{jobs.New(JobCloseUnpaid, o.ID, o.PayBy, jobPayload{OrderID: o.ID})},
 		Coupons: uses,
+		Points:  q.PointsSpent,
 	}, nil
+}
+
+// checkPoints refuses points where they cannot go: an activity's price is
+// its whole offer (as with coupons), and an order that uses coupons is
+// written by the coupon store, which does not take points in the same
+// transaction yet (docs/points.md, "Limits").
+func (s *Service) checkPoints(in PlaceInput) error {
+	switch {
+	case in.Points < 0:
+		return errs.Field("points", "points_out_of_range", "points must not be negative")
+	case in.Points == 0:
+		return nil
+	case s.Points == nil:
+		return errs.Field("points", "points_unavailable", "this shop takes no points")
+	case in.Offer != nil:
+		return errs.Field("points", "offer_takes_no_points", "an activity's order takes no points")
+	case len(in.CouponIDs) > 0:
+		return errs.Field("points", "points_with_coupon", "an order spends points or uses coupons, not both")
+	}
+	return nil
 }
 
 // Compose is the draft of an order an activity built and priced itself,

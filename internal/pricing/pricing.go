@@ -1,6 +1,6 @@
 // Package pricing turns lines into amounts through an explicit pipeline of
 // ordered steps: list price -> sale price -> limited-time price -> activity
-// price -> coupon -> points -> shipping. Each step records what it took off
+// price -> member tier -> coupon -> points -> shipping. Each step records what it took off
 // each line, and any order-level amount is split across lines by largest
 // remainder, so line amounts always add up to the order total, to the fen.
 // Later capabilities (activities, coupons, points) plug in as steps.
@@ -22,12 +22,13 @@ const (
 	StepSale        = "sale"         // the shop's price below the list price
 	StepLimitedTime = "limited_time" // a limited-time price (限时抢购) in force: see LimitedTime
 	StepActivity    = "activity"     // group buy, bargain, flash sale
+	StepMember      = "member"       // a member tier's discount: see MemberStep
 	StepCoupon      = "coupon"
 	StepPoints      = "points"
 	StepShipping    = "shipping"
 )
 
-var rank = map[string]int{StepSale: 1, StepLimitedTime: 2, StepActivity: 3, StepCoupon: 4, StepPoints: 5, StepShipping: 6}
+var rank = map[string]int{StepSale: 1, StepLimitedTime: 2, StepActivity: 3, StepMember: 4, StepCoupon: 5, StepPoints: 6, StepShipping: 7}
 
 // Adjustment is what one step took off one line (a positive amount is a
 // discount).
@@ -68,6 +69,12 @@ type Quote struct {
 	// Savings is what each coupon saved: its line adjustments, or the
 	// shipping it waived. A coupon's budget is spent by this amount.
 	Savings map[string]money.Fen `json:"-"`
+	// Points are the points the buyer spends (the points step's input);
+	// PointsSpent is how many the step took, never more than asked.
+	Points      *Points `json:"-"`
+	PointsSpent int64   `json:"-"`
+	// Member is the buyer's tier benefits (the member step's input).
+	Member *Member `json:"-"`
 }
 
 // Step is one stage of the pipeline.
@@ -100,10 +107,27 @@ func New(steps ...Step) (*Pipeline, error) {
 // list and sale prices, with the coupons the buyer applies (resolved by the
 // coupon service; a pipeline without a coupon step refuses them).
 func (p *Pipeline) Price(ctx context.Context, lines []Line, coupons ...Coupon) (*Quote, error) {
+	return p.PriceWith(ctx, lines, Extra{}, coupons...)
+}
+
+// Extra is what a checkout adds to the lines beyond coupons: points the
+// buyer spends, the buyer's member tier benefits (nil: none).
+type Extra struct {
+	Points *Points
+	Member *Member
+}
+
+// PriceWith is Price with x (a pipeline without a points step refuses
+// points).
+func (p *Pipeline) PriceWith(ctx context.Context, lines []Line, x Extra, coupons ...Coupon) (*Quote, error) {
+	pts := x.Points
 	if len(coupons) > 0 && !p.has(StepCoupon) {
 		return nil, fmt.Errorf("pricing: coupons given to a pipeline without a coupon step")
 	}
-	q := &Quote{Lines: make([]Line, len(lines)), Coupons: coupons}
+	if pts != nil && !p.has(StepPoints) {
+		return nil, fmt.Errorf("pricing: points given to a pipeline without a points step")
+	}
+	q := &Quote{Lines: make([]Line, len(lines)), Coupons: coupons, Points: pts, Member: x.Member}
 	for i, l := range lines {
 		l.Amount = l.ListPrice.Mul(l.Qty)
 		l.Adjustments = nil

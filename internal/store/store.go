@@ -13,7 +13,10 @@ import (
 	"github.com/siyu-commerce/siyu/internal/bargain"
 	"github.com/siyu-commerce/siyu/internal/cart"
 	"github.com/siyu-commerce/siyu/internal/catalog"
+	"github.com/siyu-commerce/siyu/internal/consent"
 	"github.com/siyu-commerce/siyu/internal/coupon"
+	"github.com/siyu-commerce/siyu/internal/crm"
+	"github.com/siyu-commerce/siyu/internal/datarights"
 	"github.com/siyu-commerce/siyu/internal/flashsale"
 	"github.com/siyu-commerce/siyu/internal/groupbuy"
 	"github.com/siyu-commerce/siyu/internal/idempotency"
@@ -21,10 +24,12 @@ import (
 	"github.com/siyu-commerce/siyu/internal/inventory"
 	"github.com/siyu-commerce/siyu/internal/jobs"
 	"github.com/siyu-commerce/siyu/internal/ledger"
+	"github.com/siyu-commerce/siyu/internal/membership"
 	"github.com/siyu-commerce/siyu/internal/order"
 	"github.com/siyu-commerce/siyu/internal/outbox"
 	"github.com/siyu-commerce/siyu/internal/payment"
 	"github.com/siyu-commerce/siyu/internal/platform/seal"
+	"github.com/siyu-commerce/siyu/internal/points"
 	"github.com/siyu-commerce/siyu/internal/presale"
 	"github.com/siyu-commerce/siyu/internal/pricewindow"
 	"github.com/siyu-commerce/siyu/internal/refund"
@@ -52,9 +57,14 @@ type Engine interface {
 	bargain.Store
 	affiliate.Store
 	coupon.Store
+	crm.Store
+	consent.Store
+	datarights.Store
 	flashsale.Store
 	pricewindow.Store
 	presale.Store
+	points.Store
+	membership.Store
 	Ping(ctx context.Context) error
 	Migrate(ctx context.Context) (int, error)
 	Pending(ctx context.Context) (int, error)
