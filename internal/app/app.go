@@ -243,7 +243,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		Catalog: a.Catalog, Carts: a.Carts, Inventory: a.Inventory, Orders: a.Orders, Identity: a.Identity,
 		Payments: a.Payments, Refunds: a.Refunds, Shares: a.Shares, GroupBuys: a.GroupBuys, Bargains: a.Bargains, Affiliates: a.Affiliates, Coupons: a.Coupons, Flash: a.Flash, Ledger: a.Store, PayNotifications: a.PayGateway, Audit: a.Store,
 		Idempotency: a.Store, Ready: a.Ready, Logger: a.Log, Metrics: a.Metrics, Clock: a.Clock, PriceWindows: a.PriceWindows, Supply: a.Supply, Points: a.Points, Members: a.Members,
-		Consent: a.wireConsent(), DataRights: a.wireDataRights(),
+		Consent: a.wireConsent(), DataRights: a.wireDataRights(), Campaigns: a.wireCampaigns(),
 		Presales: a.Presales,
 		CRM:      a.wireCRM(),
 		Limits:   httpapi.Limits{MaxBody: cfg.MaxBody, IdempotencyWait: httpapi.DefaultLimits.IdempotencyWait},

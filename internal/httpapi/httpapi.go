@@ -19,6 +19,7 @@ import (
 	"github.com/siyu-commerce/siyu/internal/affiliate"
 	"github.com/siyu-commerce/siyu/internal/audit"
 	"github.com/siyu-commerce/siyu/internal/bargain"
+	"github.com/siyu-commerce/siyu/internal/campaign"
 	"github.com/siyu-commerce/siyu/internal/cart"
 	"github.com/siyu-commerce/siyu/internal/catalog"
 	"github.com/siyu-commerce/siyu/internal/consent"
@@ -90,6 +91,8 @@ type Deps struct {
 	Members *membership.Service
 	// CRM runs layers, RFM, tags and segments (internal/crm).
 	CRM *crm.Service
+	// Campaigns runs campaigns and their review (internal/campaign).
+	Campaigns *campaign.Service
 	// Ledger is the book as finance reads it; the HTTP layer never writes it.
 	Ledger Ledger
 	// PayNotifications verifies and decrypts the payment platform's
@@ -156,6 +159,7 @@ func newAPI(d Deps) *api {
 	a.affiliateRoutes()
 	a.couponRoutes()
 	a.crmRoutes()
+	a.campaignRoutes()
 	a.consentRoutes()
 	a.presaleRoutes()
 	a.pointsRoutes()

@@ -11,6 +11,7 @@ import (
 	"github.com/siyu-commerce/siyu/internal/affiliate"
 	"github.com/siyu-commerce/siyu/internal/audit"
 	"github.com/siyu-commerce/siyu/internal/bargain"
+	"github.com/siyu-commerce/siyu/internal/campaign"
 	"github.com/siyu-commerce/siyu/internal/cart"
 	"github.com/siyu-commerce/siyu/internal/catalog"
 	"github.com/siyu-commerce/siyu/internal/consent"
@@ -65,6 +66,7 @@ type Engine interface {
 	presale.Store
 	points.Store
 	membership.Store
+	campaign.Store
 	Ping(ctx context.Context) error
 	Migrate(ctx context.Context) (int, error)
 	Pending(ctx context.Context) (int, error)
