@@ -25,6 +25,7 @@ var commands = []command{
 	{"migrate", "apply database migrations and exit", runMigrate},
 	{"admin", "manage operator accounts: admin create --email E --role R", runAdmin},
 	{"ledger", "prove the ledger sound: ledger check", runLedger},
+	{"rush", "load-test a flash sale in process, on loopback, and check nothing was oversold", runRush},
 }
 
 func main() {

@@ -52,6 +52,10 @@ var reserveSrc string
 //go:embed release.lua
 var releaseSrc string
 
+// ReserveSource is the reserve script's text: siyu rush runs the very same
+// script under redis-benchmark to measure Redis's own ceiling.
+func ReserveSource() string { return reserveSrc }
+
 //go:embed load.lua
 var loadSrc string
 
