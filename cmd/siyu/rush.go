@@ -72,6 +72,10 @@ func runRush(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the request mix")
 	fs.StringVar(&f.cpuProfile, "cpu-profile", "", "write a CPU profile of the load phases (server and tool: one process) to this file")
 	load := configFlags(fs, false)
+	// A rush never loads the database it is given; say what it does.
+	db := fs.Lookup("database-url")
+	db.DefValue = ""
+	db.Usage = "where the throwaway database goes: sqlite:PATH (a new file beside PATH) or postgres://... (a new database on that server, dropped after); default a temporary SQLite file (SIYU_DATABASE_URL)"
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -106,7 +106,7 @@ func (r *Report) finish() {
 			r.Ratios.SoldOut = s.Goodput / p.Goodput
 		}
 	}
-	r.Failures = nil
+	r.Failures = []string{}
 	for _, p := range r.Phases {
 		if n := p.ErrorCount(); n > 0 {
 			r.Notes = append(r.Notes, fmt.Sprintf("%s: %s of %s requests failed (%s)", p.Name, thousands(n), thousands(p.Requests+p.Unsent), counts(p.Errors)))
@@ -129,7 +129,8 @@ func (r *Report) finish() {
 	}
 }
 
-// Failed reports whether any invariant was breached.
+// Failed reports whether any invariant was breached (or nothing was sold,
+// so nothing was checked).
 func (r *Report) Failed() bool { return len(r.Failures) > 0 }
 
 // WriteText writes the report as tables for a person.
