@@ -180,7 +180,7 @@ func (s *Service) parse(ctx context.Context, in NewSession, now time.Time) (*Ses
 		switch {
 		case !ids.Valid(k.SKUID):
 			l.Add(f+".sku_id", "invalid_id", "must be a SKU id")
-		case containsSKU(in.SKUs[:i], k.SKUID):
+		case slices.ContainsFunc(in.SKUs[:i], func(o NewSessionSKU) bool { return o.SKUID == k.SKUID }):
 			l.Add(f+".sku_id", "duplicate_sku", "each SKU appears once")
 		default:
 			skuIDs = append(skuIDs, k.SKUID)
@@ -223,15 +223,6 @@ func (s *Service) parse(ctx context.Context, in NewSession, now time.Time) (*Ses
 		return nil, err
 	}
 	return sess, nil
-}
-
-func containsSKU(in []NewSessionSKU, id string) bool {
-	for _, k := range in {
-		if k.SKUID == id {
-			return true
-		}
-	}
-	return false
 }
 
 // Cancel calls a session off before its start and gives its quota back.
